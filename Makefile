@@ -1,0 +1,49 @@
+# vidvec: `make demo` and `make test` each set everything up from nothing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export VIDVEC_HOME ?= $(CURDIR)/.vidvec
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# A French football debrief, Cristiano Ronaldo's goals in Japanese, Apple's iPad
+# Pro in Portuguese, a Galaxy Note unboxing in Korean.
+DEMO_VIDEOS := ZKZM40f8d2Q 4BZb9VAmTmo _rC8MFgeMhI HQjtBOdG_fQ
+
+.PHONY: venv airflow-setup demo test lint bench clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+airflow-setup: venv
+	mkdir -p $(AIRFLOW_HOME) $(VIDVEC_HOME)
+	airflow db migrate > $(AIRFLOW_HOME)-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)-migrate.log; exit 1)
+	airflow pools set vidvec_store 1 "tasks that open the embedded Qdrant path / DuckDB file" > /dev/null
+
+demo: airflow-setup
+	vidvec catalog load include/data/videos.csv.gz
+	airflow dags test vidvec_full_rebuild 2>&1 | tee $(VIDVEC_HOME)/rebuild.log | grep -E "rows/s|finished in|Marking run|ERROR" || true
+	grep -q "state=success" $(VIDVEC_HOME)/rebuild.log || (tail -50 $(VIDVEC_HOME)/rebuild.log; exit 1)
+	vidvec collections
+	@for v in $(DEMO_VIDEOS); do echo; vidvec similar $$v --k 6; done
+	@echo; vidvec similar ZKZM40f8d2Q --k 3 --language fr
+
+test: venv
+	pytest
+
+lint: venv
+	ruff check .
+
+bench: venv
+	python -m bench
+
+clean:
+	rm -rf .vidvec .airflow .airflow-migrate.log

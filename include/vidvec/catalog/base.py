@@ -1,0 +1,57 @@
+"""The catalog + warehouse interface; DuckDB (embedded) and BigQuery implement it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import farmhash
+import numpy as np
+
+from vidvec.core.types import Video
+
+
+def fingerprint(video_id: str) -> int:
+    """BigQuery's FARM_FINGERPRINT(video_id): farmhash Fingerprint64 as signed INT64."""
+    value = farmhash.fingerprint64(video_id)
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def shard_of(video_id: str, n_shards: int) -> int:
+    """MOD(ABS(FARM_FINGERPRINT(video_id)), n): the same shard in DuckDB and BigQuery."""
+    return abs(fingerprint(video_id)) % n_shards
+
+
+@dataclass(frozen=True)
+class StoredEmbedding:
+    video_id: str
+    model_id: str
+    text_hash: str
+    vector: np.ndarray
+    source_updated_at: datetime
+    embedded_at: datetime
+
+
+class Catalog(Protocol):
+    """Catalog reads (source of truth) and the warehouse tables vidvec owns."""
+
+    def upsert_videos(self, videos: Iterable[Video]) -> int: ...
+
+    def get_videos(self, video_ids: Iterable[str]) -> dict[str, Video]: ...
+
+    def scan_shard(self, shard: int, n_shards: int, *, as_of: datetime,
+                   statuses: tuple[str, ...] = ("public",),
+                   batch_size: int = 256) -> Iterator[list[Video]]:
+        """Rows whose updated_at <= as_of, in batches; memory bounded by batch_size."""
+        ...
+
+    def count(self, *, as_of: datetime | None = None,
+              statuses: tuple[str, ...] = ("public",)) -> int: ...
+
+    def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]: ...
+
+    def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,183 @@
+"""The embedded catalog and warehouse: one DuckDB file.
+
+One process may open the file for writing at a time (as with qdrant-client's
+local path), so open it per task and close it when done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from vidvec.catalog.base import StoredEmbedding, fingerprint
+from vidvec.core.types import Video
+from vidvec.errors import VidvecError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS videos (
+    video_id     VARCHAR PRIMARY KEY,
+    title        VARCHAR NOT NULL,
+    description  VARCHAR NOT NULL DEFAULT '',
+    tags         VARCHAR[] NOT NULL DEFAULT [],
+    transcript   VARCHAR,
+    language     VARCHAR NOT NULL DEFAULT '',
+    owner_id     VARCHAR NOT NULL DEFAULT '',
+    category     VARCHAR NOT NULL DEFAULT '',
+    status       VARCHAR NOT NULL,
+    published_at TIMESTAMPTZ,
+    updated_at   TIMESTAMPTZ NOT NULL,
+    fingerprint  BIGINT NOT NULL  -- FARM_FINGERPRINT(video_id), for shard scans
+);
+CREATE TABLE IF NOT EXISTS video_embeddings (
+    video_id          VARCHAR NOT NULL,
+    model_id          VARCHAR NOT NULL,
+    text_hash         VARCHAR NOT NULL,
+    vector            FLOAT[] NOT NULL,
+    source_updated_at TIMESTAMPTZ NOT NULL,
+    embedded_at       TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (video_id, model_id)
+);
+"""
+_COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
+            "category, status, published_at, updated_at")
+
+
+def _video(row: tuple) -> Video:
+    (video_id, title, description, tags, transcript, language, owner_id,
+     category, status, published_at, updated_at) = row
+    return Video(video_id=video_id, title=title, description=description, tags=tuple(tags),
+                 transcript=transcript, language=language, owner_id=owner_id,
+                 category=category, status=status, published_at=published_at,
+                 updated_at=updated_at)
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    if ts is None or ts.tzinfo is not None:
+        return ts
+    return ts.replace(tzinfo=timezone.utc)
+
+
+class DuckDBCatalog:
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(self.path, read_only=read_only)
+        self.con.execute("SET TimeZone='UTC'")
+        if not read_only:
+            self.con.execute(SCHEMA)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> DuckDBCatalog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- catalog -----------------------------------------------------------
+    def upsert_videos(self, videos: Iterable[Video]) -> int:
+        rows = list(videos)
+        if not rows:
+            return 0
+        table = pa.table({
+            "video_id": [v.video_id for v in rows],
+            "title": [v.title for v in rows],
+            "description": [v.description for v in rows],
+            "tags": pa.array([list(v.tags) for v in rows], type=pa.list_(pa.string())),
+            "transcript": [v.transcript for v in rows],
+            "language": [v.language for v in rows],
+            "owner_id": [v.owner_id for v in rows],
+            "category": [v.category for v in rows],
+            "status": [v.status for v in rows],
+            "published_at": pa.array([_utc(v.published_at) for v in rows], type=pa.timestamp("us", "UTC")),
+            "updated_at": pa.array([_utc(v.updated_at) for v in rows], type=pa.timestamp("us", "UTC")),
+            "fingerprint": pa.array([fingerprint(v.video_id) for v in rows], type=pa.int64()),
+        })
+        cur = self.con.cursor()
+        try:
+            cur.register("incoming", table)
+            cur.execute("INSERT OR REPLACE INTO videos SELECT * FROM incoming")
+        finally:
+            cur.close()
+        return len(rows)
+
+    def get_videos(self, video_ids: Iterable[str]) -> dict[str, Video]:
+        ids = list(dict.fromkeys(video_ids))
+        if not ids:
+            return {}
+        rows = self.con.execute(
+            f"SELECT {_COLUMNS} FROM videos WHERE video_id IN (SELECT unnest($ids))",
+            {"ids": ids}).fetchall()
+        return {row[0]: _video(row) for row in rows}
+
+    def scan_shard(self, shard: int, n_shards: int, *, as_of: datetime,
+                   statuses: tuple[str, ...] = ("public",),
+                   batch_size: int = 256) -> Iterator[list[Video]]:
+        _check_shard(shard, n_shards)
+        # A cursor of its own: a partly fetched result blocks its connection.
+        cur = self.con.cursor()
+        try:
+            cur.execute(
+                f"SELECT {_COLUMNS} FROM videos WHERE abs(fingerprint) % $n = $shard "
+                "AND updated_at <= $as_of AND list_contains($statuses, status) ORDER BY video_id",
+                {"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses)})
+            while rows := cur.fetchmany(batch_size):
+                yield [_video(r) for r in rows]
+        finally:
+            cur.close()
+
+    def count(self, *, as_of: datetime | None = None,
+              statuses: tuple[str, ...] = ("public",)) -> int:
+        as_of = as_of or datetime.max.replace(tzinfo=timezone.utc)
+        return self.con.execute(
+            "SELECT count(*) FROM videos WHERE updated_at <= $as_of AND list_contains($statuses, status)",
+            {"as_of": as_of, "statuses": list(statuses)}).fetchone()[0]
+
+    # -- warehouse: video_embeddings --------------------------------------
+    def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]:
+        ids = list(dict.fromkeys(video_ids))
+        if not ids:
+            return {}
+        rows = self.con.execute(
+            "SELECT video_id, model_id, text_hash, vector, source_updated_at, embedded_at "
+            "FROM video_embeddings WHERE model_id = $model AND video_id IN (SELECT unnest($ids))",
+            {"model": model_id, "ids": ids}).fetchall()
+        return {r[0]: StoredEmbedding(r[0], r[1], r[2], np.asarray(r[3], dtype=np.float32), r[4], r[5])
+                for r in rows}
+
+    def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
+        rows = list(rows)
+        if not rows:
+            return 0
+        table = pa.table({
+            "video_id": [r.video_id for r in rows],
+            "model_id": [r.model_id for r in rows],
+            "text_hash": [r.text_hash for r in rows],
+            "vector": pa.array([np.asarray(r.vector, dtype=np.float32) for r in rows],
+                               type=pa.list_(pa.float32())),
+            "source_updated_at": pa.array([_utc(r.source_updated_at) for r in rows], type=pa.timestamp("us", "UTC")),
+            "embedded_at": pa.array([_utc(r.embedded_at) for r in rows], type=pa.timestamp("us", "UTC")),
+        })
+        cur = self.con.cursor()
+        try:
+            cur.register("incoming", table)
+            cur.execute("INSERT OR REPLACE INTO video_embeddings SELECT * FROM incoming")
+        finally:
+            cur.close()
+        return len(rows)
+
+
+def _check_shard(shard: int, n_shards: int) -> None:
+    if not (isinstance(n_shards, int) and 1 <= n_shards <= 1024):
+        raise VidvecError(f"n_shards must be an integer in 1..1024, got {n_shards!r}")
+    if not (isinstance(shard, int) and 0 <= shard < n_shards):
+        raise VidvecError(f"shard must be in 0..{n_shards - 1}, got {shard!r}")
+
+

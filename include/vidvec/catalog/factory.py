@@ -1,0 +1,21 @@
+"""Open the configured catalog (embedded DuckDB by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from vidvec.catalog.duckdb import DuckDBCatalog
+
+if TYPE_CHECKING:
+    from vidvec.config import Settings
+
+
+@contextmanager
+def open_catalog(settings: Settings, read_only: bool = False) -> Iterator[DuckDBCatalog]:
+    catalog = DuckDBCatalog(settings.duckdb_file, read_only=read_only)
+    try:
+        yield catalog
+    finally:
+        catalog.close()

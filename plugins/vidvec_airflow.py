@@ -1,0 +1,34 @@
+"""Airflow-facing glue: turns a task's context into vidvec calls.
+
+Nothing here runs at DAG parse time beyond reading an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime
+
+# Tasks that open the embedded store (qdrant-client local path, DuckDB file)
+# share this pool; `make airflow-setup` sizes it 1 in embedded mode, because one
+# process at a time may hold those files.
+STORE_POOL = "vidvec_store"
+EMBEDDED = not os.environ.get("VIDVEC_QDRANT_URL")
+
+
+def run_t0(context) -> datetime:
+    """The run's logical time (run_after for manual runs without one); never now()."""
+    dag_run = context["dag_run"]
+    return context.get("logical_date") or dag_run.run_after
+
+
+@contextmanager
+def stores():
+    """(settings, catalog, vector store), opened for one task and always closed."""
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.config import load_settings
+    from vidvec.store import open_store
+
+    settings = load_settings()
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        yield settings, catalog, store
