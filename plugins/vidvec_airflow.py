@@ -9,6 +9,13 @@ import os
 from contextlib import contextmanager
 from datetime import datetime
 
+from airflow.sdk import Asset
+
+# Assets couple the DAGs: rebuild -> audit -> promote. Event extras carry the
+# collection name, counts and model (small JSON, never vectors).
+REBUILT = Asset(name="vidvec_rebuilt", uri="vidvec://collections/rebuilt")
+AUDIT_PASSED = Asset(name="vidvec_audit_passed", uri="vidvec://collections/audit-passed")
+
 # Tasks that open the embedded store (qdrant-client local path, DuckDB file)
 # share this pool; `make airflow-setup` sizes it 1 in embedded mode, because one
 # process at a time may hold those files.

@@ -20,6 +20,8 @@ os.environ.update({
     "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    # Subprocesses (the `vidvec` script, airflow) import this checkout's code first.
+    "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("include", "plugins", "dags")),
 })
 for var in [v for v in os.environ if v.startswith("VIDVEC_")]:
     del os.environ[var]  # tests choose their own store

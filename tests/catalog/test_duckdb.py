@@ -69,3 +69,15 @@ def test_embeddings_round_trip_and_replace(catalog):
     assert got["abc"].text_hash == "h2"
     np.testing.assert_array_equal(got["abc"].vector, vec * 2)
     assert catalog.get_embeddings(["abc"], "other-model") == {}
+
+
+def test_promotions_history_newest_first(catalog):
+    from vidvec.catalog import Promotion
+
+    t = NOW
+    catalog.record_promotion(Promotion("videos", "c1", None, t, "cli"))
+    catalog.record_promotion(Promotion("videos", "c2", "c1", t + timedelta(hours=1), "run-1", ("recall",)))
+    catalog.record_promotion(Promotion("videos_b", "c3", None, t + timedelta(hours=2), "cli"))
+    got = catalog.promotions("videos")
+    assert [(p.collection, p.previous, p.forced) for p in got] == [("c2", "c1", ("recall",)), ("c1", None, ())]
+    assert [p.alias for p in catalog.promotions()] == ["videos_b", "videos", "videos"]

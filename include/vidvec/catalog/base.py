@@ -34,6 +34,18 @@ class StoredEmbedding:
     embedded_at: datetime
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """One alias move: `previous` is the rollback target."""
+
+    alias: str
+    collection: str
+    previous: str | None
+    promoted_at: datetime
+    actor: str
+    forced: tuple[str, ...] = ()
+
+
 class Catalog(Protocol):
     """Catalog reads (source of truth) and the warehouse tables vidvec owns."""
 
@@ -53,5 +65,9 @@ class Catalog(Protocol):
     def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]: ...
 
     def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int: ...
+
+    def record_promotion(self, promotion: Promotion) -> None: ...
+
+    def promotions(self, alias: str | None = None, limit: int = 100) -> list[Promotion]: ...
 
     def close(self) -> None: ...

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vidvec.catalog.base import StoredEmbedding, fingerprint
+from vidvec.catalog.base import Promotion, StoredEmbedding, fingerprint
 from vidvec.core.types import Video
 from vidvec.errors import VidvecError
 
@@ -41,6 +41,15 @@ CREATE TABLE IF NOT EXISTS video_embeddings (
     source_updated_at TIMESTAMPTZ NOT NULL,
     embedded_at       TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (video_id, model_id)
+);
+CREATE TABLE IF NOT EXISTS promotions (
+    alias       VARCHAR NOT NULL,
+    collection  VARCHAR NOT NULL,
+    previous    VARCHAR,            -- the rollback target
+    promoted_at TIMESTAMPTZ NOT NULL,
+    actor       VARCHAR NOT NULL,   -- run id or "cli"
+    forced      VARCHAR[] NOT NULL DEFAULT [],
+    PRIMARY KEY (alias, promoted_at)
 );
 """
 _COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
@@ -172,6 +181,22 @@ class DuckDBCatalog:
         finally:
             cur.close()
         return len(rows)
+
+
+    # -- warehouse: promotions (the alias history; rollback reads it) ----------
+    def record_promotion(self, p: Promotion) -> None:
+        self.con.execute("INSERT OR REPLACE INTO promotions "
+                         "VALUES ($alias, $collection, $previous, $at, $actor, $forced)",
+                         {"alias": p.alias, "collection": p.collection, "previous": p.previous,
+                          "at": p.promoted_at, "actor": p.actor, "forced": list(p.forced)})
+
+    def promotions(self, alias: str | None = None, limit: int = 100) -> list[Promotion]:
+        """Newest first; all aliases when alias is None."""
+        rows = self.con.execute(
+            "SELECT alias, collection, previous, promoted_at, actor, forced FROM promotions "
+            "WHERE $alias IS NULL OR alias = $alias ORDER BY promoted_at DESC LIMIT $limit",
+            {"alias": alias, "limit": limit}).fetchall()
+        return [Promotion(r[0], r[1], r[2], r[3], r[4], tuple(r[5])) for r in rows]
 
 
 def _check_shard(shard: int, n_shards: int) -> None:

@@ -8,6 +8,7 @@ Queries serve public points only.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -137,6 +138,15 @@ class VectorStore:
                 points=self.count(c.name), status=str(info.status.value),
                 metadata=dict(info.config.metadata or {})))
         return sorted(states, key=lambda s: s.name)
+
+    def wait_ready(self, name: str, timeout_s: float = 600, poll_s: float = 1.0) -> None:
+        """Wait until the collection is green with an idle optimizer (index built)."""
+        deadline = time.monotonic() + timeout_s
+        while (state := self.status(name)) != ("green", "ok"):
+            if time.monotonic() > deadline:
+                raise VidvecError(f"{name} not ready after {timeout_s:.0f}s: status {state[0]}, "
+                                  f"optimizer {state[1]}")
+            time.sleep(poll_s)
 
     def status(self, name: str) -> tuple[str, str]:
         """(collection status, optimizer status) as plain strings."""
