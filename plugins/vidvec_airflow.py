@@ -39,3 +39,34 @@ def stores():
     settings = load_settings()
     with open_catalog(settings) as catalog, open_store(settings) as store:
         yield settings, catalog, store
+
+
+def rebuild_plan(params: dict, run_id: str, context) -> dict:
+    """The rebuild's plan from its (already schema-validated) Params and the run's T0."""
+    from vidvec.config import load_settings
+    from vidvec.embed import get_embedder
+    from vidvec.rebuild import plan_rebuild
+
+    settings = load_settings()
+    embedder = get_embedder(settings)  # cheap: weights load on the first encode
+    index = {k: params[k] for k in ("hnsw_m", "ef_construct", "quantization")}
+    return plan_rebuild(live_alias=params["alias"] or settings.live_alias, t0=run_t0(context), run_id=run_id,
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=params["shards"], recipe=params["recipe"], mode=params["mode"], index=index)
+
+
+def mark_rebuild_failed(context) -> None:
+    """on_failure_callback: a run that failed for good flags its collection `failed`."""
+    import logging
+
+    from vidvec.rebuild import mark_failed
+
+    plan = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
+    if not plan:
+        return  # failed before a collection existed
+    try:
+        with stores() as (_, __, store):
+            if mark_failed(store, plan):
+                logging.getLogger(__name__).warning("marked %s failed", plan["collection"])
+    except Exception:  # a callback must not hide the task's own error
+        logging.getLogger(__name__).exception("could not mark %s failed", plan["collection"])

