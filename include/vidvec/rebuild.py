@@ -43,7 +43,10 @@ def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, f
     validate_name(live_alias, "alias")
     get_recipe(recipe)
     index = dict(index or {})
-    CollectionSpec(dim=dim, **index)  # unknown index settings fail here, not mid-run
+    try:
+        CollectionSpec(dim=dim, **index)  # unknown index settings fail here, not mid-run
+    except TypeError as exc:
+        raise VidvecError(f"bad index settings {index}: {exc}") from None
     return {
         "collection": collection_name(live_alias, model_id, t0),
         "live_alias": live_alias,
