@@ -77,7 +77,7 @@ def create_target(store: VectorStore, plan: dict) -> None:
     store.create_collection(name, spec_of(plan), metadata={
         "model_id": plan["model_id"], "family": plan["family"], "dim": plan["dim"],
         "recipe": plan["recipe"], "t0": plan["t0"], "run_id": plan["run_id"], "mode": plan["mode"],
-        "state": BUILDING,
+        "index": plan["index"], "state": BUILDING,
     })
     store.set_aliases({plan["next_alias"]: name})
 
