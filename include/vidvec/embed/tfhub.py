@@ -35,7 +35,7 @@ def family_for(handle: str, configured: str | None = None) -> str:
 
 
 def _slug(handle: str) -> str:
-    parts = [p for p in re.split(r"[/\\]+", handle.split("://")[-1]) if p][-3:]
+    parts = [p for p in re.split(r"[/\\]+", handle.split("://")[-1]) if p][-2:]
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-") or "model"
 
 
