@@ -89,7 +89,7 @@ def vidvec_full_rebuild():
         from vidvec.rebuild import finish as finish_rebuild
 
         with stores() as (_, catalog, store):
-            done = finish_rebuild(catalog, store, plan, params["ready_timeout_s"])
+            done = finish_rebuild(catalog, store, plan, ready_timeout_s=params["ready_timeout_s"])
         encoded = sum(x["encoded"] for x in loads) + caught["encoded"]
         reused = sum(x["reused"] for x in loads) + caught["reused"]
         extra = {k: plan[k] for k in ("model_id", "family", "recipe", "t0", "run_id", "mode")}

@@ -63,7 +63,7 @@ def spec_of(plan: dict) -> CollectionSpec:
     return CollectionSpec(dim=plan["dim"], **plan.get("index", {}))
 
 
-def create_target(store: VectorStore, plan: dict) -> None:
+def create_target(store: VectorStore, plan: dict, spec: CollectionSpec | None = None) -> None:
     """Create the collection (state building) and point `<live>__next` at it.
 
     A retried task finds its own collection; any other existing collection of
@@ -74,7 +74,7 @@ def create_target(store: VectorStore, plan: dict) -> None:
         owner = store.metadata(name).get("run_id")
         if owner != plan["run_id"] or store.aliases().get(plan["live_alias"]) == name:
             raise VidvecError(f"{name} already exists (run {owner!r}); refusing to rebuild into it")
-    store.create_collection(name, spec_of(plan), metadata={
+    store.create_collection(name, spec or spec_of(plan), metadata={
         "model_id": plan["model_id"], "family": plan["family"], "dim": plan["dim"],
         "recipe": plan["recipe"], "t0": plan["t0"], "run_id": plan["run_id"], "mode": plan["mode"],
         "index": plan["index"], "state": BUILDING,
@@ -118,7 +118,8 @@ def catch_up(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: dic
     return counts
 
 
-def finish(catalog: Catalog, store: VectorStore, plan: dict, ready_timeout_s: float = 600) -> dict:
+def finish(catalog: Catalog, store: VectorStore, plan: dict, spec: CollectionSpec | None = None, *,
+           ready_timeout_s: float = 600) -> dict:
     """Verify the exact count, build the index, wait until ready, mark the collection ready.
 
     Leaves `<live>__next` on the collection; the live alias is not touched.
@@ -129,7 +130,7 @@ def finish(catalog: Catalog, store: VectorStore, plan: dict, ready_timeout_s: fl
     if actual != expected:
         store.update_metadata(name, state=FAILED)
         raise VidvecError(f"{name} holds {actual} public points, the catalog {expected} public videos")
-    store.build_index(name, spec_of(plan))
+    store.build_index(name, spec or spec_of(plan))
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
     return {"collection": name, "points": actual}

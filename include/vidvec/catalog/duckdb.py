@@ -135,7 +135,7 @@ class DuckDBCatalog:
         try:
             cur.execute(
                 f"SELECT {_COLUMNS} FROM videos WHERE abs(fingerprint) % $n = $shard "
-                "AND updated_at <= $as_of AND list_contains($statuses, status) ORDER BY video_id",
+                "AND updated_at <= $as_of AND list_contains($statuses, status)",
                 {"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses)})
             while rows := cur.fetchmany(batch_size):
                 yield [_video(r) for r in rows]
