@@ -207,7 +207,8 @@ def test_retention_drops_exactly_the_planned_collections(settings, embedder):
     assert sorted(result["retention"]["dropped"]) == sorted([made["expired"], made["failed"]])
     assert left == set(made.values()) - {made["expired"], made["failed"]}
     assert "2 collections (6 points) were dropped" in result["summary"]
-    assert "space: 10 collections, 30 points" in result["summary"] and "-> 8 collections, 24 points" in result["summary"]
+    assert "space: 10 collections, 30 points" in result["summary"]
+    assert "-> 8 collections, 24 points" in result["summary"]
 
 
 def store_state(settings):
