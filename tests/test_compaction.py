@@ -235,6 +235,7 @@ def test_dry_run_changes_nothing_and_prints_the_plan(settings, sample_slice, emb
     assert "DRY RUN: nothing changed" in done.stdout
     assert "13 purged (deleted 5, private 4, tombstone 2, unknown 2), 7 repaired, 4 added" in done.stdout
     assert "2 collections (6 points) would be dropped" in done.stdout
+    assert "e.g. purge: " in done.stdout and "e.g. repair: " in done.stdout
     assert "snapshot: not taken: snapshot Param is off" not in done.stdout
     done = cli("compact", "--dry-run", "--json", "--as-of", NOW.isoformat(), "--keep-newest", "2",
                home=settings.home)

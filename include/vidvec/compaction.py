@@ -230,6 +230,8 @@ def summarize(steps: dict) -> str:
                   f"{c.get('added', 0):,} added, {c.get('hidden', 0):,} hidden behind tombstones "
                   f"({verb} changed; {r['encoded']:,} texts encoded)",
                   f"  kept: {kept}; tombstones younger than {r['cutoff']} stay"]
+        if dry:
+            lines += [f"  e.g. {action}: {', '.join(ids)}" for action, ids in r["samples"].items() if ids]
     if not steps["reconciled"]:
         lines.append("no live or __next collection to reconcile")
     for v in steps["vacuum"]:

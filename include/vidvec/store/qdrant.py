@@ -238,16 +238,21 @@ class VectorStore:
         return {r.payload["video_id"]: (r.payload.get("status"), r.payload.get("updated_at", 0))
                 for r in records}
 
-    def delete_if_not_newer(self, name: str, bounds: dict[str, int]) -> None:
-        """Delete each point only while its updated_at is still <= its bound.
+    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
+        """Delete each point only while its updated_at is still <= its own bound.
 
-        One request, one filtered delete per point (HasId + Range): a write
-        that landed after the plan (the stream is newer) survives.
+        A filtered delete per chunk: HasId(chunk) AND any of (HasId(p) AND
+        updated_at <= bound(p)). A write that landed after the plan (the
+        stream is newer) survives. The outer HasId keeps local mode, which
+        evaluates a filter point by point, from testing every clause everywhere.
         """
-        ops = [m.DeleteOperation(delete=m.FilterSelector(filter=m.Filter(must=[
-            m.HasIdCondition(has_id=[point_id(video_id)]),
-            m.FieldCondition(key="updated_at", range=m.Range(lte=bound))])))
-            for video_id, bound in bounds.items()]
+        items = [(point_id(video_id), bound) for video_id, bound in bounds.items()]
+        ops = [m.DeleteOperation(delete=m.FilterSelector(filter=m.Filter(
+            must=[m.HasIdCondition(has_id=[pid for pid, _ in part])],
+            should=[m.Filter(must=[m.HasIdCondition(has_id=[pid]),
+                                   m.FieldCondition(key="updated_at", range=m.Range(lte=bound))])
+                    for pid, bound in part])))
+            for part in (items[i:i + chunk] for i in range(0, len(items), chunk))]
         if ops:
             self.client.batch_update_points(name, ops, wait=True)
 
