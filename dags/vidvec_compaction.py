@@ -23,7 +23,7 @@ DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30
 def _opts(params):
     from vidvec.compaction import compact_options
 
-    return compact_options(**dict(params))
+    return compact_options(**dict(params))  # validated again: the CLI shares the rules
 
 
 @dag(
@@ -36,61 +36,58 @@ def _opts(params):
     doc_md=__doc__,
     params={
         "dry_run": Param(False, type="boolean", description="Print the plan; change nothing."),
-        "tombstone_days": Param(7, type="integer", minimum=0, maximum=365,
-                                description="Keep tombstones this many days (late events); purge older."),
-        "keep_newest": Param(3, type="integer", minimum=1, maximum=100,
-                             description="Retention: newest collections per name always kept."),
-        "min_age_days": Param(7, type="integer", minimum=0, maximum=3650,
-                              description="Retention: never drop a collection younger than this."),
+        "tombstone_days": Param(7, type="integer", minimum=0, maximum=365, description="Tombstones kept (days)."),
+        "keep_newest": Param(3, type="integer", minimum=1, maximum=100, description="Newest collections kept."),
+        "min_age_days": Param(7, type="integer", minimum=0, maximum=3650, description="Minimum age to drop (days)."),
         "snapshot": Param(True, type="boolean", description="Snapshot the live collection (server only)."),
     },
 )
 def vidvec_compaction():
     @task
     def survey() -> dict:
-        from vidvec.compaction import survey as survey_store
+        from vidvec import compaction
 
         with stores() as (_, __, store):
-            return survey_store(store)
+            return compaction.survey(store)
 
     @task
     def reconcile(params=None, **context) -> list[dict]:
-        from vidvec.compaction import reconcile as reconcile_one
-        from vidvec.compaction import targets
+        from vidvec import compaction
         from vidvec.embed import get_embedder
 
         with stores() as (settings, catalog, store):
-            return [reconcile_one(catalog, store, lambda: get_embedder(settings), name, run_t0(context),
-                                  _opts(params)) for name in targets(store, settings.live_alias)]
+            return [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, run_t0(context),
+                                         _opts(params)) for name in compaction.targets(store, settings.live_alias)]
 
     @task
     def vacuum(reconciled: list[dict], params=None) -> list[dict]:
-        from vidvec.compaction import vacuum as vacuum_store
+        from vidvec import compaction
 
         with stores() as (_, __, store):
-            return vacuum_store(store, reconciled, _opts(params))
+            return compaction.vacuum(store, reconciled, _opts(params))
 
     @task
     def retention(params=None, **context) -> dict:
-        from vidvec.compaction import retention as retain
+        from vidvec import compaction
 
         with stores() as (_, catalog, store):
-            return retain(catalog, store, run_t0(context), _opts(params))
+            return compaction.retention(catalog, store, run_t0(context), _opts(params))
 
     @task
     def snapshot(params=None) -> dict:
-        from vidvec.compaction import snapshot as snap
+        from vidvec import compaction
 
         with stores() as (settings, _, store):
-            return snap(store, settings.live_alias, _opts(params))
+            return compaction.snapshot(store, settings.live_alias, _opts(params))
 
     @task
     def summary(before: dict, reconciled: list[dict], vacuumed: list[dict], retained: dict, snap: dict,
                 params=None, **context) -> dict:
-        from vidvec.compaction import report
+        from vidvec import compaction
 
         with stores() as (_, __, store):
-            result = report(store, run_t0(context), _opts(params), before, reconciled, vacuumed, retained, snap)
+            result = compaction.report(store, run_t0(context), _opts(params), before, reconciled, vacuumed,
+                                       retained, snap)
         print(result["summary"])  # the task log is the report a person reads
         return result
 
@@ -99,7 +96,7 @@ def vidvec_compaction():
     vacuumed = vacuum(reconciled)
     retained = retention()
     snap = snapshot()
-    before >> reconciled
+    before >> reconciled  # sizes before anything changes
     vacuumed >> retained >> snap
     summary(before, reconciled, vacuumed, retained, snap)
 
