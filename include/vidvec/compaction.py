@@ -152,8 +152,9 @@ def vacuum(store: VectorStore, reconciled: list[dict], opts: CompactOptions) -> 
     out = []
     for r in reconciled:
         purged, name = r["counts"].get("purged", 0), r["collection"]
-        if opts.dry_run or not purged:
-            why = "dry run" if opts.dry_run else "nothing purged"
+        why = ("dry run" if opts.dry_run else "nothing purged" if not purged
+               else "being built: its build waits for the optimizer" if r["state"] == "building" else None)
+        if why:
             out.append({"collection": name, "applied": False, "why": why})
             continue
         large = purged >= LARGE_PURGE * max(r["before"]["points"], 1)
