@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.emulators"]  # bigquery_emulator, bq_settings, bq_catalog
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "include" / "data" / "videos.csv.gz"
 
