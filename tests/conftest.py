@@ -25,8 +25,8 @@ os.environ.update({
     # Subprocesses (the `vidvec` script, airflow) import this checkout's code first.
     "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("include", "plugins", "dags")),
 })
-for var in [v for v in os.environ if v.startswith("VIDVEC_")]:
-    del os.environ[var]  # tests choose their own store
+for var in [v for v in os.environ if v.startswith("VIDVEC_") and not v.startswith("VIDVEC_TEST_")]:
+    del os.environ[var]  # tests choose their own store (VIDVEC_TEST_* configure the tests themselves)
 
 
 @pytest.fixture(scope="session")
