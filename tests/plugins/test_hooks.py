@@ -84,3 +84,23 @@ def test_task_stores_come_from_the_connections(monkeypatch, tmp_path, sample_sli
         assert catalog.count() == 3
         write_and_read(store)
     assert (tmp_path / "q" / "collection" / "c").exists()
+
+
+def test_the_env_example_connections_resolve(monkeypatch):
+    """The AIRFLOW_CONN_* lines docker compose passes to Airflow parse into working hooks."""
+    import re
+
+    from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+
+    from tests.conftest import ROOT
+    from vidvec_hooks import VidvecQdrantHook
+
+    for name, value in re.findall(r"^(AIRFLOW_CONN_\w+)=(.+)$", (ROOT / ".env.example").read_text(), re.M):
+        monkeypatch.setenv(name, value)
+    hook = BigQueryHook(gcp_conn_id="google_cloud_default", use_legacy_sql=False)
+    assert type(hook.get_credentials()).__name__ == "AnonymousCredentials"
+    assert hook.project_id == "vidvec-local"
+    qdrant = VidvecQdrantHook(conn_id="qdrant_default")
+    assert qdrant.local_target() is None
+    connection = qdrant.get_connection("qdrant_default")
+    assert (connection.host, connection.port, connection.extra_dejson["prefer_gprc"]) == ("qdrant", 6333, True)
