@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.emulators"]  # bigquery_emulator, bq_settings, bq_catalog
+pytest_plugins = ["tests.emulators"]  # bigquery_emulator, bq_settings, bq_catalog, pubsub_host
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "include" / "data" / "videos.csv.gz"

@@ -48,6 +48,25 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+PUBSUB = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+
+
+@pytest.fixture(scope="session")
+def pubsub_host(tmp_path_factory):
+    """host:port of the official Pub/Sub emulator (Google Cloud SDK), started for the session."""
+    if not PUBSUB.exists():
+        pytest.skip(f"Pub/Sub emulator not installed ({PUBSUB}; Debian package google-cloud-cli-pubsub-emulator)")
+    port, log = free_port(), tmp_path_factory.mktemp("pubsub") / "emulator.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(PUBSUB), "--host=127.0.0.1", f"--port={port}"], stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc, 90, log)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
 @dataclass(frozen=True)
 class BigQueryEmulator:
     rest_url: str  # http://127.0.0.1:PORT

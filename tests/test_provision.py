@@ -1,30 +1,18 @@
 """`vidvec provision` (the compose init service) against the real emulators, read back."""
 
+import json
+import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.emulators import free_port, stop, wait_for_port
+from tests.conftest import ROOT
 
-PUBSUB = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
 TOPIC, SUB = "projects/vidvec-local/topics/video-events", "projects/vidvec-local/subscriptions/vidvec-sidecar"
-
-
-@pytest.fixture(scope="module")
-def pubsub_host(tmp_path_factory):
-    if not PUBSUB.exists():
-        pytest.skip(f"Pub/Sub emulator not installed ({PUBSUB}; Debian package google-cloud-cli-pubsub-emulator)")
-    port, log = free_port(), tmp_path_factory.mktemp("pubsub") / "emulator.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(PUBSUB), "--host=127.0.0.1", f"--port={port}"], stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for_port(port, proc, 90, log)
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop(proc)
 
 
 def test_provision_creates_bigquery_tables_idempotently(bq_settings):
@@ -69,3 +57,33 @@ def test_provision_refuses_malformed_names():
     done = CliRunner().invoke(app, ["provision", "--pubsub-topic", "video-events", "--pubsub-subscription", SUB])
     assert done.exit_code != 0
     assert "projects/PROJECT/topics/NAME" in str(done.exception) + done.output
+
+
+@pytest.mark.slow
+def test_the_compose_init_script_runs_against_the_emulators(bq_settings, pubsub_host, tmp_path):
+    """scripts/init_stack.sh as the compose init service runs it, minus Docker: Airflow on SQLite."""
+    from vidvec.catalog.bigquery import open_bigquery
+
+    env_example = dict(re.findall(r"^(\w+)=(.*)$", (ROOT / ".env.example").read_text(), re.M))
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, **{k: v for k, v in env_example.items() if k.startswith("AIRFLOW_CONN_")},
+           "AIRFLOW_HOME": str(tmp_path / "airflow"), "PUBSUB_EMULATOR_HOST": pubsub_host,
+           "PATH": os.pathsep.join([bin_dir, os.environ["PATH"]]),
+           "VIDVEC_SIDECAR_PUBSUB_TOPIC": TOPIC.replace("video-events", "init-events"),
+           "VIDVEC_SIDECAR_PUBSUB_SUBSCRIPTION": SUB.replace("vidvec-sidecar", "init-sidecar")}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "init_stack.sh")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.rstrip().endswith("init: done")
+    pubsub = json.loads(re.search(r"^pubsub: (.*)$", done.stdout, re.M).group(1))
+    assert pubsub["dead_letter_topic"] == "projects/vidvec-local/topics/init-events-dead-letter"
+    pools = subprocess.run([f"{bin_dir}/airflow", "pools", "get", "vidvec_store", "-o", "json"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert json.loads(pools.stdout)[0]["slots"] == "16"
+    with open_bigquery(bq_settings) as catalog:
+        assert catalog.count() == 0  # the tables exist
+    # Without a connection it stops with the reason.
+    env.pop("AIRFLOW_CONN_QDRANT_DEFAULT")
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "init_stack.sh")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 1 and "connection qdrant_default is not set" in done.stdout
