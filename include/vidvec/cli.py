@@ -132,6 +132,26 @@ def _as_of(text: str):
     return value
 
 
+@app.command()
+def provision(
+    pubsub_topic: Annotated[str | None, typer.Option(envvar="VIDVEC_SIDECAR_PUBSUB_TOPIC",
+                                                     help="projects/P/topics/T")] = None,
+    pubsub_subscription: Annotated[str | None, typer.Option(envvar="VIDVEC_SIDECAR_PUBSUB_SUBSCRIPTION",
+                                                            help="projects/P/subscriptions/S")] = None,
+    max_delivery_attempts: Annotated[int, typer.Option(min=5, max=100, help="then dead-letter")] = 5,
+) -> None:
+    """Create the Pub/Sub topic + subscription (dead-letter policy) and the BigQuery tables; idempotent."""
+    from vidvec.provision import ensure_bigquery, ensure_pubsub
+
+    settings = _settings()
+    if pubsub_topic or pubsub_subscription:
+        made = ensure_pubsub(pubsub_topic or "", pubsub_subscription or "",
+                             max_delivery_attempts=max_delivery_attempts)
+        typer.echo(f"pubsub: {json.dumps(made)}")
+    if settings.catalog == "bigquery":
+        typer.echo(f"bigquery: {', '.join(ensure_bigquery(settings))}")
+
+
 def main() -> None:
     try:
         app()
