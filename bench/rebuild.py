@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -118,12 +119,23 @@ class StoreClock:
 
     seconds = 0.0
 
+    originals: dict = {}
+
+    @classmethod
+    def uninstall(cls) -> None:
+        from vidvec.store.qdrant import VectorStore
+
+        for attr, real in cls.originals.items():
+            setattr(VectorStore, attr, real)
+        cls.originals.clear()
+
     @classmethod
     def install(cls) -> None:
         from vidvec.store.qdrant import VectorStore
 
+        cls.seconds = 0.0
         for attr in ("insert_only", "write_if_newer"):
-            real = getattr(VectorStore, attr)
+            real = cls.originals.setdefault(attr, getattr(VectorStore, attr))
 
             def timed(self, *args, _real=real, **kwargs):
                 start = time.perf_counter()
@@ -225,12 +237,21 @@ def _home() -> str:
 
 
 def run(quick: bool = False) -> list[dict]:
+    """Figures as rows {"figure", "value", "unit", "target"}; the embedded state is removed after."""
+    home = _home()
+    try:
+        return _run(home, quick)
+    finally:
+        StoreClock.uninstall()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run(home: str, quick: bool) -> list[dict]:
     from vidvec.catalog.factory import open_catalog
     from vidvec.config import load_settings
     from vidvec.embed.usem3 import Usem3Embedder
 
     n1, n2 = (2_000, 20_000) if quick else (10_000, 100_000)
-    home = _home()
     os.environ["VIDVEC_HOME"] = home
     StoreClock.install()
     settings = load_settings()
