@@ -67,8 +67,11 @@ def install_signals(stop: threading.Event, deadline_s: float) -> None:
 
 
 def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event | None = None,
-                metrics: Metrics | None = None, on_ready=None) -> None:
-    """Run until stopped (or, with sc.drain, until the backlog is empty)."""
+                metrics: Metrics | None = None, on_ready=None, embedder=None) -> None:
+    """Run until stopped (or, with sc.drain, until the backlog is empty).
+
+    stop, metrics (its registry), on_ready(sidecar, ops) and embedder are injectable for tests.
+    """
     from vidvec.catalog.factory import open_catalog
     from vidvec.embed.base import get_embedder
     from vidvec.store import open_store
@@ -92,7 +95,7 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
         stack.callback(source.close)  # runs first: nack before the clients close
         aliases = sc.alias_list(settings.live_alias)
         sidecar = Sidecar(
-            source=source, store=store, catalog=catalog, embedder=get_embedder(settings),
+            source=source, store=store, catalog=catalog, embedder=embedder or get_embedder(settings),
             targets=TargetMap(store, aliases, sc.alias_refresh_seconds), metrics=metrics, health=health,
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,
