@@ -1,7 +1,9 @@
 """Crash safety: kill -9 the sidecar at random moments while it consumes a few
 thousand mixed events, restart it, drain: the store equals the expected state.
 
-Title-sized texts and 40 videos with 4 title variants each keep the encoder's
+Versions are random, not increasing with log position, so each video's final
+state sits anywhere in the stream: a batch lost at any kill point would show.
+Title-sized texts and 100 videos with 4 title variants each keep the encoder's
 share small; what is tested is the ack/replay path, not the encoder.
 """
 
@@ -25,16 +27,17 @@ from vidvec.store import open_store
 from vidvec.stream.local import LocalLog
 from vidvec.stream.settings import load_sidecar_settings
 
-N_EVENTS, N_VIDEOS, ROUNDS = 3000, 40, 4
+N_EVENTS, N_VIDEOS, ROUNDS = 3000, 100, 4
 WORDS = ["Cooking", "Chess", "Cycling", "Climbing", "Coding", "Comedy", "Concert", "Camping"]
 
 
 def mixed_events(rng: random.Random) -> tuple[list[bytes], dict[str, dict]]:
-    """Out-of-order, duplicated upserts, privates and deletes; unique versions per video."""
+    """Out-of-order, duplicated upserts, privates and deletes; unique versions."""
     payloads, newest = [], {}
+    versions = rng.sample(range(1, 10**8), N_EVENTS)  # milliseconds: random order, never equal
     for i in range(N_EVENTS):
         vid = f"vid{rng.randrange(N_VIDEOS)}"
-        seconds = (i - rng.randint(0, 60)) + i * 1e-4 + 100  # out of order, never equal
+        seconds = versions[i] / 1000
         roll = rng.random()
         if roll < 0.15:
             body = {"video_id": vid, "op": "delete", "updated_at": at(seconds)}
@@ -46,7 +49,7 @@ def mixed_events(rng: random.Random) -> tuple[list[bytes], dict[str, dict]]:
         payloads.append(raw)
         if rng.random() < 0.05:
             payloads.append(raw)  # a duplicate delivery
-        if vid not in newest or body["updated_at"] > newest[vid]["updated_at"]:
+        if vid not in newest or _dt(body["updated_at"]) > _dt(newest[vid]["updated_at"]):
             newest[vid] = body
     return payloads, newest
 

@@ -67,10 +67,11 @@ def install_signals(stop: threading.Event, deadline_s: float) -> None:
 
 
 def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event | None = None,
-                metrics: Metrics | None = None, on_ready=None, embedder=None) -> None:
+                metrics: Metrics | None = None, on_ready=None, embedder=None, observe=None) -> None:
     """Run until stopped (or, with sc.drain, until the backlog is empty).
 
-    stop, metrics (its registry), on_ready(sidecar, ops) and embedder are injectable for tests.
+    stop, metrics (its registry), on_ready(sidecar, ops), embedder and observe (called with
+    each acked batch's freshness seconds) are injectable for tests and benchmarks.
     """
     from vidvec.catalog.factory import open_catalog
     from vidvec.embed.base import get_embedder
@@ -99,7 +100,8 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
             targets=TargetMap(store, aliases, sc.alias_refresh_seconds), metrics=metrics, health=health,
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,
-            max_delivery_attempts=sc.max_delivery_attempts if sc.source == "local" else None)
+            max_delivery_attempts=sc.max_delivery_attempts if sc.source == "local" else None,
+            on_acked=observe)
         log.info("started", source=source.name, aliases=list(aliases), http_port=ops.port, drain=sc.drain,
                  embedded=settings.embedded)
         if on_ready:
