@@ -89,12 +89,18 @@ class LocalSource:
         self._acks = 0
 
     def pull(self, max_messages: int, max_seconds: float, stop: threading.Event) -> list[Message]:
-        deadline = time.monotonic() + max_seconds
+        """Wait up to max_seconds for a first event; then fill the batch until that event
+        has waited max_seconds in total (a backlog is never held back)."""
         rows = self.log.read_after(self._read, max_messages)
-        while len(rows) < max_messages and time.monotonic() < deadline and not stop.is_set():
-            stop.wait(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-            more = self.log.read_after(rows[-1][0] if rows else self._read, max_messages - len(rows))
-            rows.extend(more)
+        deadline = time.monotonic() + max_seconds
+        while len(rows) < max_messages and not stop.is_set():
+            if rows:
+                deadline = time.monotonic() + max_seconds - max(0.0, time.time() - rows[0][2])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            stop.wait(min(POLL_SECONDS, left))
+            rows.extend(self.log.read_after(rows[-1][0] if rows else self._read, max_messages - len(rows)))
         if rows:
             self._read = rows[-1][0]
         out = []

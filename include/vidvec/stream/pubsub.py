@@ -54,6 +54,8 @@ class PubSubSource:
         out: list[Message] = []
         deadline = time.monotonic() + max_seconds
         while len(out) < max_messages and not stop.is_set():
+            if out:  # the first message bounds the batch's wait (a backlog is never held back)
+                deadline = time.monotonic() + max_seconds - max(0.0, time.time() - out[0].published_at)
             left = deadline - time.monotonic()
             if left <= 0:
                 break
