@@ -89,3 +89,14 @@ def test_a_subscription_without_dead_letter_policy_is_refused(settings, embedder
     with pytest.raises(VidvecError, match="no dead-letter policy"):
         with Running(settings, embedder, source="pubsub", pubsub_subscription=pubsub.bare):
             pass
+
+
+def test_events_publish_goes_to_the_topic(settings, pubsub):
+    from vidvec.stream.publish import open_publisher
+    from vidvec.stream.settings import load_sidecar_settings
+
+    sc = load_sidecar_settings(source="pubsub", pubsub_subscription=pubsub.subscription, pubsub_topic=pubsub.topic)
+    with open_publisher(settings, sc) as publish:
+        assert publish([event("t1", "delete", 1)]) == 1
+    (got,) = pubsub.pull(pubsub.bare)
+    assert got.message.data == event("t1", "delete", 1)

@@ -174,3 +174,18 @@ def test_health_and_metrics_endpoints(settings, embedder, publish):
     assert 'vidvec_sidecar_events_total{result="dead_lettered"} 1.0' in text
     assert "vidvec_sidecar_freshness_seconds_count 1.0" in text and "vidvec_sidecar_targets 1.0" in text
     assert "h1" not in text  # no per-video labels
+
+
+def test_a_batch_that_keeps_failing_is_dead_lettered_after_max_attempts(settings, embedder, publish):
+    from vidvec.store import CollectionSpec
+
+    with open_store(settings) as store:  # metadata claims 512-d, the collection holds 8-d: every write fails
+        store.create_collection("broken", CollectionSpec(dim=8), {
+            "model_id": embedder.model_id, "family": embedder.family, "dim": 512, "recipe": "v1"})
+        store.set_aliases({"videos": "broken"})
+    publish([event("z1", "upsert", 1, "Zither"), event("z2", "delete", 1)])
+    running = drain(settings, embedder, max_delivery_attempts=3)
+    assert running.count("nacked") == 2 * 2 and running.count("dead_lettered") == 2
+    letters = DeadLetterFile(load_sidecar_settings().dead_letter_file(settings.home)).read()
+    assert [d["attempt"] for d in letters] == [3, 3] and all("failed 3 time(s)" in d["reason"] for d in letters)
+    assert acked(settings)[1] == 0 and points(settings, "broken", ["z1", "z2"]) == {}
