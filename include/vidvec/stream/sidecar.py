@@ -97,7 +97,9 @@ class Sidecar:
         if counts is None:  # stopped while retrying: the next consumer gets them
             self._nack(messages, "shutdown")
             return
-        self._io(lambda: [self.source.dead_letter(m, reason) for m, reason in batch.bad])
+        if self._io(lambda: [self.source.dead_letter(m, reason) for m, reason in batch.bad]) is None:
+            self._nack(messages, "shutdown")  # dead letters not all written: ack nothing
+            return
         self.source.ack(messages)
         self._record(batch, counts, time.monotonic() - started)
 
