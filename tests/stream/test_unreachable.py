@@ -75,3 +75,32 @@ def test_store_outage_pauses_intake_and_loses_nothing(settings, embedder, publis
     assert all(got[f"u{i}"]["payload"]["status"] == "public" for i in range(2, 12))
     local.close()
     dead.close()
+
+
+def test_stop_during_an_outage_nacks_the_batch_in_flight_at_once(settings, embedder, publish):
+    sc = load_sidecar_settings()
+    local = make_client(settings)
+    dead = QdrantClient(url=f"http://127.0.0.1:{free_port()}", timeout=1, prefer_grpc=False,
+                        check_compatibility=False)
+    store = VectorStore(local, embedded=True)
+    make_target(store, "live1", embedder)
+    metrics, health, stop = Metrics(), Health(60), threading.Event()
+    source = LocalSource(sc.log_file(settings.home), DeadLetterFile(sc.dead_letter_file(settings.home)))
+    with open_catalog(settings) as catalog:
+        sidecar = Sidecar(source=source, store=store, catalog=catalog, embedder=embedder,
+                          targets=TargetMap(store, ("videos",), 3600), metrics=metrics, health=health,
+                          stop=stop, max_batch_seconds=0.05, max_backoff_seconds=5)
+        thread = threading.Thread(target=sidecar.run, daemon=True)
+        thread.start()
+        assert wait_for(lambda: health.ready)  # targets resolved (and cached) while the store was up
+        store.client = dead
+        publish([event(f"w{i}", "delete", 1) for i in range(3)])
+        assert wait_for(lambda: metrics.store_errors._value.get() >= 1)  # the batch is in flight, retrying
+        stop.set()  # what SIGTERM does
+        thread.join(3)  # the backoff sleep waits on the stop event: no waiting out the 5 s backoff
+        assert not thread.is_alive()
+        assert metrics.events.labels("nacked")._value.get() == 3
+        assert source.log.acked() == 0 and source.log.backlog() == 3
+        source.close()
+    local.close()
+    dead.close()
