@@ -1,13 +1,16 @@
 """Streaming sidecar on the embedded stack, title-sized texts (real sample titles).
 
-Measured side by side in one run:
-- the encoder's own throughput on the texts the sidecar will encode (batches
-  of the sidecar's max batch size);
+Measured side by side in one run, on the same texts:
+- the encoder's own throughput (batches of the sidecar's max batch size);
 - sustained events/s: a backlog of new videos (every event needs the encoder)
   drained by the sidecar (validation, warehouse lookup and store, conditional
-  writes with wait=True, acks);
+  writes with wait=True, acks), steady state from the first ack to the last;
 - freshness p50/p99 at a steady 50 events/s: from an event entering the local
   log to its acknowledged write.
+Twice: VIDVEC_HOME on disk, and on tmpfs. qdrant-client's local mode commits
+(and so fsyncs) its SQLite file once per point written, which on a slow disk
+bounds the embedded store at 1/fsync-latency points/s whatever the sidecar
+does; tmpfs shows the same code without that cost.
 Targets: p99 <= 1 s; sustained >= 0.8x the encoder's throughput.
 
     python bench/stream.py [--quick]
@@ -108,11 +111,11 @@ def _setup(home: Path, embedder):
     return settings
 
 
-def _sustained(settings, embedder, titles: list[str], batch: int) -> float:
+def _sustained(settings, embedder, titles: list[str], batch: int, offset: int) -> float:
     from vidvec.stream.local import LocalLog
 
     log = LocalLog(home_log(settings))
-    log.publish(_event(i, t) for i, t in enumerate(titles))
+    log.publish(_event(offset + i, t) for i, t in enumerate(titles))  # new ids: nothing to reuse
     log.close()
     side = _Sidecar(settings, embedder, drain=True, max_batch_events=batch).start()
     side.thread.join()
@@ -150,17 +153,25 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _stack(label: str, base: str | None, embedder, titles: list[str], n_backlog: int, batch: int,
-           encoder: float) -> list[dict]:
+           reps: int) -> list[dict]:
+    """Encoder and sidecar alternately on the same texts (reps times): a ratio per pair, the median quoted."""
+    pairs = []
     with tempfile.TemporaryDirectory(prefix="vidvec-bench-stream-", dir=base) as home:
         settings = _setup(Path(home), embedder)
-        sustained = _sustained(settings, embedder, titles[:n_backlog], batch)
+        for rep in range(reps):
+            encoder = _encoder_rate(embedder, titles[:n_backlog], batch)
+            sustained = _sustained(settings, embedder, titles[:n_backlog], batch, offset=10**6 * (rep + 1))
+            pairs.append((encoder, sustained, sustained / encoder))
         fresh = _steady(settings, embedder, titles[n_backlog:], n_backlog)
+    encoder, sustained, ratio = (statistics.median(p[i] for p in pairs) for i in range(3))
     p50, p99 = _pct(fresh, 50), _pct(fresh, 99)
     return [
-        {"figure": f"[{label}] sustained throughput (every event encoded)", "value": round(sustained, 1),
+        {"figure": f"[{label}] encoder throughput, {n_backlog} titles, batch {batch}", "value": round(encoder, 1),
+         "unit": "texts/s", "target": ""},
+        {"figure": f"[{label}] sidecar sustained throughput (every event encoded)", "value": round(sustained, 1),
          "unit": "events/s", "target": f">= {0.8 * encoder:.1f} (0.8x encoder)"},
-        {"figure": f"[{label}] sustained / encoder", "value": round(sustained / encoder, 3), "unit": "ratio",
-         "target": ">= 0.8"},
+        {"figure": f"[{label}] sustained / encoder (median of {reps} side-by-side pairs)", "value": round(ratio, 3),
+         "unit": "ratio", "target": ">= 0.8"},
         {"figure": f"[{label}] freshness p50 at {RATE} events/s ({len(fresh)} events)", "value": round(p50, 3),
          "unit": "s", "target": ""},
         {"figure": f"[{label}] freshness p99 at {RATE} events/s", "value": round(p99, 3), "unit": "s",
@@ -179,16 +190,14 @@ def run(quick: bool = False) -> list[dict]:
     from vidvec.stream.settings import SidecarSettings
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    n_backlog, seconds = (500, 10) if quick else (2000, 30)
+    n_backlog, seconds = (500, 10) if quick else (1000, 30)
     batch = SidecarSettings.model_fields["max_batch_events"].default
     titles = _titles(n_backlog + RATE * seconds)
     embedder = Usem3Embedder(threads=1)
-    encoder = _encoder_rate(embedder, titles[:n_backlog], batch)
-    rows = [{"figure": f"encoder throughput, {n_backlog} titles, batch {batch}", "value": round(encoder, 1),
-             "unit": "texts/s", "target": ""}]
-    stacks = [("disk", None)] + ([("tmpfs", "/dev/shm")] if Path("/dev/shm").is_dir() else [])
-    for label, base in stacks:
-        rows += _stack(label, base, embedder, titles, n_backlog, batch, encoder)
+    embedder.encode(titles[:batch])  # load the model once
+    rows = _stack("disk", None, embedder, titles, n_backlog, batch, reps=1)
+    if Path("/dev/shm").is_dir():
+        rows += _stack("tmpfs", "/dev/shm", embedder, titles, n_backlog, batch, reps=1 if quick else 3)
     return rows
 
 
