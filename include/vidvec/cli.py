@@ -14,6 +14,8 @@ from vidvec.errors import VidvecError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
 app.add_typer(catalog_app, name="catalog")
+events_app = typer.Typer(no_args_is_help=True, help="Catalog events for the streaming sidecar.")
+app.add_typer(events_app, name="events")
 
 
 def _settings():
@@ -24,13 +26,17 @@ def _settings():
 
 @catalog_app.command("load")
 def catalog_load(csv_path: Annotated[Path, typer.Argument(help="CSV(.gz) in the catalog schema")],
-                 batch: int = typer.Option(2000, min=1, help="rows per write")) -> None:
+                 batch: int = typer.Option(2000, min=1, help="rows per write"),
+                 events: bool = typer.Option(True, help="publish an event per changed row for the sidecar")) -> None:
     """Upsert catalog rows; bad rows are reported with their line and reason."""
+    from contextlib import nullcontext
+
     from vidvec.catalog.factory import open_catalog
     from vidvec.catalog.loader import BadRow, read_csv
 
     loaded, bad, pending = 0, 0, []
-    with open_catalog(_settings()) as catalog:
+    settings = _settings()
+    with open_catalog(settings) as catalog, (_publisher(settings) if events else nullcontext()) as publish:
         for item in read_csv(csv_path):
             if isinstance(item, BadRow):
                 bad += 1
@@ -38,11 +44,83 @@ def catalog_load(csv_path: Annotated[Path, typer.Argument(help="CSV(.gz) in the 
                 continue
             pending.append(item)
             if len(pending) >= batch:
-                loaded += catalog.upsert_videos(pending)
+                loaded += _upsert(catalog, pending, publish)
                 pending = []
-        loaded += catalog.upsert_videos(pending)
+        loaded += _upsert(catalog, pending, publish)
         total = catalog.count(statuses=("public", "private", "deleted"))
     typer.echo(f"loaded {loaded} rows, {bad} bad; catalog holds {total} videos")
+
+
+def _publisher(settings):
+    from vidvec.stream.publish import open_publisher
+    from vidvec.stream.settings import load_sidecar_settings
+
+    return open_publisher(settings, load_sidecar_settings())
+
+
+def _upsert(catalog, rows, publish) -> int:
+    """Upsert rows, then publish an event for each row whose version or status changed."""
+    from vidvec.stream.publish import catalog_events
+
+    before = catalog.get_videos(v.video_id for v in rows) if publish else {}
+    loaded = catalog.upsert_videos(rows)
+    if publish:
+        publish(catalog_events(before, rows))
+    return loaded
+
+
+@events_app.command("publish")
+def events_publish(
+        file: Annotated[Path | None, typer.Argument(help="JSONL, one event per line ('-' = stdin)")] = None,
+        video_id: Annotated[str | None, typer.Option(help="one event for this video")] = None,
+        op: Annotated[str, typer.Option(help="upsert | delete")] = "upsert",
+        updated_at: Annotated[str | None, typer.Option(help="ISO-8601 version; default now")] = None,
+        title: Annotated[str | None, typer.Option(help="makes the event self-contained")] = None) -> None:
+    """Validate events and publish them to the sidecar's source (local log or Pub/Sub topic)."""
+    from datetime import datetime, timezone
+
+    from vidvec.core.events import BadEvent, parse_event
+
+    if (file is None) == (video_id is None):
+        raise VidvecError("give a JSONL file or --video-id (one of them)")
+    if file is not None:
+        lines = (sys.stdin.buffer if str(file) == "-" else _open_binary(file)).read().splitlines()
+    else:
+        body = {"video_id": video_id, "op": op,
+                "updated_at": updated_at or datetime.now(timezone.utc).isoformat()}
+        lines = [json.dumps(body | ({"title": title} if title is not None else {})).encode()]
+    now, good, bad = datetime.now(timezone.utc), [], 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            parse_event(line, now)
+            good.append(line)
+        except BadEvent as exc:
+            bad += 1
+            typer.echo(f"{file or 'event'}:{number}: {exc}", err=True)
+    with _publisher(_settings()) as publish:
+        published = publish(good)
+    typer.echo(f"published {published} events, {bad} bad")
+    if bad and not good:
+        raise VidvecError("nothing valid to publish")
+
+
+def _open_binary(path: Path):
+    if not path.exists():
+        raise VidvecError(f"no such file: {path}")
+    return open(path, "rb")
+
+
+@app.command()
+def sidecar(drain: Annotated[bool, typer.Option("--drain", help="process the backlog, then exit")] = False) -> None:
+    """The streaming sidecar: catalog events -> Qdrant writes (settings: VIDVEC_SIDECAR_*)."""
+    from vidvec.stream.runner import configure_logging, run_sidecar
+    from vidvec.stream.settings import load_sidecar_settings
+
+    configure_logging()
+    sc = load_sidecar_settings()
+    run_sidecar(_settings(), sc.model_copy(update={"drain": True}) if drain else sc)
 
 
 @app.command()
