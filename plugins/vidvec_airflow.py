@@ -39,3 +39,13 @@ def stores():
     settings = load_settings()
     with open_catalog(settings) as catalog, open_store(settings) as store:
         yield settings, catalog, store
+
+
+def triggered_extra(context, asset: Asset, key: str):
+    """`key` from the newest triggering event of asset; None for manual or timed runs."""
+    events = context.get("triggering_asset_events") or {}
+    try:
+        found = list(events[asset])
+    except KeyError:
+        return None
+    return (found[-1].extra or {}).get(key) if found else None

@@ -1,0 +1,90 @@
+"""An audit report a person would rather look at than read: Markdown + one PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vidvec.audit import ENGINE_LOCAL, AuditResult
+from vidvec.core.recall import OVERALL
+
+
+def write_report(result: AuditResult, reports_dir: Path) -> Path:
+    """reports_dir/<audit_id>/report.md and recall.png; returns the Markdown path."""
+    out = Path(reports_dir) / result.audit_id
+    out.mkdir(parents=True, exist_ok=True)
+    chart(result, out / "recall.png")
+    md = out / "report.md"
+    md.write_text(markdown(result, "recall.png"), encoding="utf-8")
+    result.report = str(md)
+    return md
+
+
+def _engine_note(result: AuditResult) -> str:
+    if result.engine == ENGINE_LOCAL:
+        return ("qdrant-client local mode answered: it is exact brute force, so the index's own "
+                "(ANN) recall is 1.0 by construction. Recall below 1.0 here means the collection's "
+                "content is wrong (missing, stale or foreign vectors, wrong payload), not the index.")
+    return "A Qdrant server answered (HNSW): recall below 1.0 includes the index's approximation."
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def markdown(result: AuditResult, png: str) -> str:
+    verdict = "PASSED" if result.passed else "FAILED"
+    c = result.counts
+    lines = [
+        f"# Recall audit {result.audit_id}: {verdict}", "",
+        f"- target `{result.target}` -> collection `{result.collection}`",
+        f"- model `{result.model_id}`, engine **{result.engine}**",
+        f"- k = {result.k}, {result.sample_size} sampled queries (stratified by language, seed {result.seed}),"
+        f" audited at {result.audited_at.isoformat()}",
+        f"- coverage {result.coverage:.4f} ({c['covered']} of {c['catalog_public']} public catalog videos served)",
+        f"- staleness {result.staleness:.4f} ({c['stale']} of {c['public_points']} public points behind the catalog)",
+        f"- payload mismatch {result.mismatch:.4f} (language {c['language_mismatch']}, model "
+        f"{c['model_mismatch']}, not public in the catalog {c['not_public_in_catalog']})", "",
+        f"> {_engine_note(result)}", "",
+        f"![recall per language]({png})", "",
+        "| slice | queries | recall@k unfiltered | queries | recall@k filtered |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    filtered = {s.slice: s for s in result.slices if s.filtered}
+    for s in (s for s in result.slices if not s.filtered):
+        f = filtered.get(s.slice)
+        lines.append(f"| {s.slice} | {s.queries} | {_fmt(s.recall)} | {f.queries if f else 0} | "
+                     f"{_fmt(f.recall if f else None)} |")
+    lines += ["", "## Failed thresholds", ""] + ([f"- {m}" for m in result.failures] or ["- none"])
+    return "\n".join(lines) + "\n"
+
+
+def chart(result: AuditResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: runs in workers and CI
+    import matplotlib.pyplot as plt
+
+    langs = [s.slice for s in result.slices if not s.filtered]
+    unf = {s.slice: s.recall for s in result.slices if not s.filtered}
+    fil = {s.slice: s.recall for s in result.slices if s.filtered}
+    labels = [OVERALL] + sorted((x for x in langs if x != OVERALL), key=lambda x: x.split("=")[-1])
+    xs = range(len(labels))
+    fig, (ax, side) = plt.subplots(1, 2, figsize=(max(8, 0.42 * len(labels) + 4), 4.2),
+                                   gridspec_kw={"width_ratios": [max(len(labels), 4), 3]})
+    ax.bar([x - 0.2 for x in xs], [unf.get(x) or 0 for x in labels], 0.4, label="unfiltered", color="#4c72b0")
+    ax.bar([x + 0.2 for x in xs], [fil.get(x) or 0 for x in labels], 0.4, label="language-filtered",
+           color="#dd8452")
+    ax.set_xticks(list(xs), [x.replace("language=", "") for x in labels], rotation=60, fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(f"recall@{result.k}")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(f"{result.collection}\n{result.engine}, {result.sample_size} queries", fontsize=9)
+    names = ["coverage", "fresh\n(1 - staleness)", "payload\nagreement"]
+    values = [result.coverage, 1 - result.staleness, 1 - result.mismatch]
+    side.bar(names, values, color=["#55a868" if result.passed else "#c44e52"] * 3)
+    side.set_ylim(0, 1.05)
+    side.tick_params(axis="x", labelsize=8)
+    side.set_title("PASSED" if result.passed else "FAILED", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
