@@ -73,6 +73,7 @@ class AuditResult:
     counts: dict
     failures: list[str]
     passed: bool
+    thresholds: dict = field(default_factory=dict)
     report: str | None = None  # the Markdown report's path
 
     def to_dict(self) -> dict:
@@ -109,7 +110,8 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds)
     result = AuditResult(audit_id_for(collection, at), target, collection, model_id,
                          ENGINE_LOCAL if store.embedded else ENGINE_SERVER, k, len(queries), seed, at,
-                         slices, coverage, staleness, mismatch, counts, failures, not failures)
+                         slices, coverage, staleness, mismatch, counts, failures, not failures,
+                         thresholds.model_dump())
     catalog.record_audit(audit_rows(result, thresholds))
     log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
     return result

@@ -64,27 +64,37 @@ def chart(result: AuditResult, path: Path) -> None:
     matplotlib.use("Agg")  # no display: runs in workers and CI
     import matplotlib.pyplot as plt
 
-    langs = [s.slice for s in result.slices if not s.filtered]
-    unf = {s.slice: s.recall for s in result.slices if not s.filtered}
-    fil = {s.slice: s.recall for s in result.slices if s.filtered}
-    labels = [OVERALL] + sorted((x for x in langs if x != OVERALL), key=lambda x: x.split("=")[-1])
-    xs = range(len(labels))
-    fig, (ax, side) = plt.subplots(1, 2, figsize=(max(8, 0.42 * len(labels) + 4), 4.2),
-                                   gridspec_kw={"width_ratios": [max(len(labels), 4), 3]})
-    ax.bar([x - 0.2 for x in xs], [unf.get(x) or 0 for x in labels], 0.4, label="unfiltered", color="#4c72b0")
-    ax.bar([x + 0.2 for x in xs], [fil.get(x) or 0 for x in labels], 0.4, label="language-filtered",
-           color="#dd8452")
-    ax.set_xticks(list(xs), [x.replace("language=", "") for x in labels], rotation=60, fontsize=8)
-    ax.set_ylim(0, 1.05)
+    unf = {s.slice: s for s in result.slices if not s.filtered}
+    fil = {s.slice: s for s in result.slices if s.filtered}
+    langs = sorted((x for x in unf if x != OVERALL), key=lambda x: (-unf[x].queries, x))
+    labels = [OVERALL] + langs
+    xs = list(range(len(labels)))
+    fig, (ax, side) = plt.subplots(1, 2, figsize=(min(4 + 0.34 * len(labels), 16), 4.8),
+                                   gridspec_kw={"width_ratios": [max(len(labels), 6), 4]})
+    for offset, series, name, color in ((-0.2, unf, "unfiltered", "#4c72b0"),
+                                        (0.2, fil, "filtered to the video's language", "#dd8452")):
+        ax.bar([x + offset for x in xs], [_value(series.get(x)) for x in labels], 0.4, label=name, color=color)
+    floor = result.thresholds.get("min_language_recall")
+    if floor is not None:
+        ax.axhline(floor, color="#c44e52", lw=1, ls="--", label=f"language threshold {floor:g}")
+    ax.set_xticks(xs, [f"{x.replace('language=', '')}\n{unf[x].queries}" for x in labels], fontsize=7)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylim(0, 1.12)
     ax.set_ylabel(f"recall@{result.k}")
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(f"{result.collection}\n{result.engine}, {result.sample_size} queries", fontsize=9)
-    names = ["coverage", "fresh\n(1 - staleness)", "payload\nagreement"]
+    ax.set_xlabel("slice (language) and number of sampled queries", fontsize=8)
+    ax.legend(loc="upper center", ncol=3, fontsize=7, frameon=False)
+    ax.set_title(f"{result.collection}: {result.engine}, {result.sample_size} queries", fontsize=9)
     values = [result.coverage, 1 - result.staleness, 1 - result.mismatch]
-    side.bar(names, values, color=["#55a868" if result.passed else "#c44e52"] * 3)
-    side.set_ylim(0, 1.05)
-    side.tick_params(axis="x", labelsize=8)
-    side.set_title("PASSED" if result.passed else "FAILED", fontsize=10)
+    bars = side.bar(["coverage", "fresh", "payload ok"], values,
+                    color=["#55a868" if result.passed else "#c44e52"] * 3)
+    side.bar_label(bars, [f"{v:.3f}" for v in values], fontsize=7)
+    side.set_ylim(0, 1.12)
+    side.tick_params(axis="x", labelsize=7)
+    side.set_title("PASSED" if result.passed else "FAILED: " + "; ".join(result.failures)[:60], fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _value(s) -> float:
+    return s.recall if s is not None and s.recall is not None else 0.0
