@@ -16,7 +16,7 @@ import numpy as np
 from vidvec.errors import VidvecError
 
 BLOCK_SCORES = 1 << 25  # scores per matrix product (128 MB of float32): large products run fastest
-PROBE = 256  # columns whose k-th best seeds the threshold while warming up
+PROBE = 2048  # columns whose k-th best seeds the threshold while warming up
 
 
 class RunningTopK:
