@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from vidvec.audit import ENGINE_LOCAL, AuditResult
@@ -9,13 +10,14 @@ from vidvec.core.recall import OVERALL
 
 
 def write_report(result: AuditResult, reports_dir: Path) -> Path:
-    """reports_dir/<audit_id>/report.md and recall.png; returns the Markdown path."""
+    """reports_dir/<audit_id>/: report.md, recall.png and audit.json; returns the Markdown path."""
     out = Path(reports_dir) / result.audit_id
     out.mkdir(parents=True, exist_ok=True)
     chart(result, out / "recall.png")
     md = out / "report.md"
-    md.write_text(markdown(result, "recall.png"), encoding="utf-8")
     result.report = str(md)
+    md.write_text(markdown(result, "recall.png"), encoding="utf-8")
+    (out / "audit.json").write_text(json.dumps(result.to_dict(), default=str, indent=1), encoding="utf-8")
     return md
 
 
@@ -85,12 +87,16 @@ def chart(result: AuditResult, path: Path) -> None:
     ax.legend(loc="upper center", ncol=3, fontsize=7, frameon=False)
     ax.set_title(f"{result.collection}: {result.engine}, {result.sample_size} queries", fontsize=9)
     values = [result.coverage, 1 - result.staleness, 1 - result.mismatch]
+    t = result.thresholds
+    ok = [result.coverage >= t.get("min_coverage", 0), result.staleness <= t.get("max_staleness", 1),
+          result.mismatch <= t.get("max_mismatch", 1)]
     bars = side.bar(["coverage", "fresh", "payload ok"], values,
-                    color=["#55a868" if result.passed else "#c44e52"] * 3)
+                    color=["#55a868" if good else "#c44e52" for good in ok])
     side.bar_label(bars, [f"{v:.3f}" for v in values], fontsize=7)
     side.set_ylim(0, 1.12)
     side.tick_params(axis="x", labelsize=7)
-    side.set_title("PASSED" if result.passed else "FAILED: " + "; ".join(result.failures)[:60], fontsize=9)
+    side.set_title("PASSED" if result.passed else f"FAILED ({len(result.failures)} thresholds)", fontsize=9,
+                   color="#222222" if result.passed else "#c44e52")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
