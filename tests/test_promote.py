@@ -18,10 +18,8 @@ AT = datetime(2026, 11, 29, 8, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def pair(settings, sample_slice, embedder, catalog, store):
+def pair(settings, sample_slice, embedder):
     """(old, new): `videos` on old, `videos__next` on new, a passing audit of new on record."""
-    catalog.close()
-    store.client.close()  # build_live opens the embedded files itself
     old = build_live(settings, sample_slice, embedder, t0=T1)
     new = build_live(settings, sample_slice, embedder, t0=T2)
     from vidvec.catalog.factory import open_catalog

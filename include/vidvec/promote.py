@@ -58,7 +58,8 @@ def promote(catalog: Catalog, store: VectorStore, collection: str, *, alias: str
     """Move alias to collection if every (unforced) gate holds; None if it already points there."""
     validate_name(alias, "alias")
     forced = check_forced(force)
-    if collection != validate_name(collection, "collection") or collection in store.aliases():
+    validate_name(collection, "collection")
+    if collection in store.aliases():
         raise VidvecError(f"promote a collection, not the alias {collection!r}: resolve it first")
     if not store.exists(collection):
         raise NotFound(f"no collection named {collection!r}")
