@@ -34,10 +34,10 @@ def stores():
     """(settings, catalog, vector store), opened for one task and always closed."""
     from vidvec.catalog.factory import open_catalog
     from vidvec.config import load_settings
-    from vidvec.store import open_store
 
     settings = load_settings()
-    with open_catalog(settings) as catalog, open_store(settings) as store:
+    with open_catalog(settings, credentials=_gcp_credentials(settings)) as catalog, \
+            _open_store(settings) as store:
         yield settings, catalog, store
 
 
@@ -49,3 +49,25 @@ def triggered_extra(context, asset: Asset, key: str):
     except KeyError:
         return None
     return (found[-1].extra or {}).get(key) if found else None
+
+
+def _gcp_credentials(settings):
+    """BigQueryHook's credentials when VIDVEC_GCP_CONN_ID names a connection (else ADC / emulator)."""
+    conn_id = os.environ.get("VIDVEC_GCP_CONN_ID")
+    if settings.catalog != "bigquery" or not conn_id:
+        return None
+    from vidvec_hooks import bigquery_credentials
+
+    return bigquery_credentials(conn_id)
+
+
+def _open_store(settings):
+    """The store from the Qdrant connection VIDVEC_QDRANT_CONN_ID names, else from VIDVEC_QDRANT_*."""
+    conn_id = os.environ.get("VIDVEC_QDRANT_CONN_ID")
+    if conn_id:
+        from vidvec_hooks import hook_store
+
+        return hook_store(conn_id)
+    from vidvec.store import open_store
+
+    return open_store(settings)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.emulators"]  # bigquery_emulator, bq_settings, bq_catalog, pubsub_host
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "include" / "data" / "videos.csv.gz"
 
@@ -23,8 +25,8 @@ os.environ.update({
     # Subprocesses (the `vidvec` script, airflow) import this checkout's code first.
     "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("include", "plugins", "dags")),
 })
-for var in [v for v in os.environ if v.startswith("VIDVEC_")]:
-    del os.environ[var]  # tests choose their own store
+for var in [v for v in os.environ if v.startswith("VIDVEC_") and not v.startswith("VIDVEC_TEST_")]:
+    del os.environ[var]  # tests choose their own store (VIDVEC_TEST_* configure the tests themselves)
 
 
 @pytest.fixture(scope="session")
