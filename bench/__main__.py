@@ -16,6 +16,7 @@ def main(argv: list[str]) -> None:
     for name in wanted or names:
         module = importlib.import_module(f"bench.{name}")
         if not hasattr(module, "run"):
+            print(f"\n## bench/{name}.py: no run(); run it as a script (python bench/{name}.py)")
             continue
         print(f"\n## bench/{name}.py{' (quick)' if quick else ''}")
         rows = module.run(quick=quick)
