@@ -173,6 +173,105 @@ def collections(as_json: Annotated[bool, typer.Option("--json", help="print JSON
         typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}\n    {meta}")
 
 
+def _thresholds(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise VidvecError(f"--threshold wants NAME=VALUE, got {pair!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise VidvecError(f"--threshold {name}: {value!r} is not a number") from None
+    return out
+
+
+@app.command()
+def audit(target: Annotated[str, typer.Argument(help="alias or collection to audit")],
+          k: Annotated[int, typer.Option(min=1, max=100, help="neighbours per query")] = 10,
+          sample: Annotated[int, typer.Option(min=1, max=100_000, help="queries, stratified by language")] = 400,
+          seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+          threshold: Annotated[list[str] | None, typer.Option(
+              help="NAME=VALUE, e.g. min_recall=0.9 (see AuditThresholds)")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Recall@k of TARGET against exact kNN, coverage and staleness; exit 1 if it fails."""
+    from datetime import datetime, timezone
+
+    from vidvec.audit import run_audit
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.core.recall import AuditThresholds
+    from vidvec.report import write_report
+    from vidvec.store import open_store
+
+    settings = _settings()
+    limits = AuditThresholds.parse(_thresholds(threshold or []))
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        result = run_audit(catalog, store, target, at=datetime.now(timezone.utc), k=k, sample=sample,
+                           seed=seed, thresholds=limits)
+    write_report(result, settings.home / "reports")
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), default=str))
+    else:
+        overall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
+        typer.echo(f"{result.audit_id}: {'PASSED' if result.passed else 'FAILED'} ({result.engine})\n"
+                   f"  recall@{k} {overall.get(False) or 0:.3f} unfiltered, {overall.get(True) or 0:.3f} "
+                   f"filtered; coverage {result.coverage:.4f}; staleness {result.staleness:.4f}; "
+                   f"mismatch {result.mismatch:.4f}")
+        for failure in result.failures:
+            typer.echo(f"  failed: {failure}")
+        typer.echo(f"  report: {result.report}")
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def promote(collection: Annotated[str, typer.Argument(help="collection (or an alias naming it) to promote")],
+            alias: Annotated[str | None, typer.Option(help="alias to move; default the live alias")] = None,
+            force_gate: Annotated[list[str] | None, typer.Option(
+                help="promote despite this gate (ready, count, audit, family); repeatable")] = None,
+            max_audit_age_hours: Annotated[float, typer.Option(help="newest passing audit max age")] = 24,
+            count_tolerance: Annotated[float, typer.Option(help="allowed |points - catalog| / catalog")] = 0.001,
+            ) -> None:
+    """Move ALIAS to COLLECTION if every gate holds; a refusal exits 2 and names every failed gate."""
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.core.gates import GatePolicy
+    from vidvec.promote import promote as promote_collection
+    from vidvec.promote import writer_family
+    from vidvec.store import open_store
+
+    settings = _settings()
+    policy = GatePolicy.parse({"max_audit_age_hours": max_audit_age_hours, "count_tolerance": count_tolerance})
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        done = promote_collection(catalog, store, store.resolve(collection), alias=alias or settings.live_alias,
+                                  at=datetime.now(timezone.utc), actor="cli",
+                                  family=writer_family(settings.embedder), policy=policy,
+                                  force=tuple(force_gate or ()))
+    if done is None:
+        typer.echo(f"{alias or settings.live_alias} already points at {collection}: nothing to do")
+        return
+    forced = f" (forced: {', '.join(done.forced)})" if done.forced else ""
+    typer.echo(f"{done.alias} -> {done.collection} (previous: {done.previous or '-'}){forced}")
+
+
+@app.command()
+def rollback(alias: Annotated[str | None, typer.Option(help="alias to roll back; default the live alias")] = None,
+             ) -> None:
+    """Point ALIAS back at the target before its newest recorded move."""
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.promote import rollback as rollback_alias
+    from vidvec.store import open_store
+
+    settings = _settings()
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        done = rollback_alias(catalog, store, alias=alias or settings.live_alias,
+                              at=datetime.now(timezone.utc), actor="cli")
+    typer.echo(f"{done.alias} -> {done.collection} (rolled back from {done.previous})")
+
+
 @app.command()
 def compact(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
             tombstone_days: Annotated[int, typer.Option(min=0, max=365, help="keep tombstones this long")] = 7,

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures; each module exposes run(quick=False) -> list of rows."""
