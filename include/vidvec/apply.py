@@ -10,10 +10,15 @@ video changed while a rebuild runs is written by the same code either way:
 
 Every write is conditional on updated_at, so applying the same rows twice, or
 out of order, converges to the newest version of each video.
+
+`apply_videos` = `prepare_videos` (catalog + encoder) then `write_prepared`
+(store); the sidecar calls the two halves itself to encode one batch while the
+previous one is written.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -66,6 +71,34 @@ def latest_versions(videos: list[Video]) -> list[Video]:
     return list(latest.values())
 
 
+@dataclass
+class Prepared:
+    """What `write_prepared` writes: points (vectors and tombstones) and their counts."""
+
+    points: list[PointToWrite]
+    counts: dict
+
+
+def prepare_videos(catalog: Catalog, embedder: Embedder, videos: list[Video], recipe: str, now: datetime,
+                   *, encode: bool = True) -> Prepared:
+    """Everything before the store: newest versions, texts, reused or fresh vectors (stored), tombstones.
+
+    Touches the catalog and the encoder, never the store, so it can run while
+    another batch is being written (the sidecar's pipeline).
+    """
+    videos = latest_versions(videos)
+    public = [v for v in videos if v.status == "public"]
+    points, encoded = embed_videos(public, catalog, embedder, recipe, now, encode=encode)
+    stones = [tombstone(v.video_id, v.status, to_micros(v.updated_at)) for v in videos if v.status != "public"]
+    return Prepared(points + stones, {"written": len(points), "tombstoned": len(stones), "encoded": encoded,
+                                      "reused": len(points) - encoded})
+
+
+def write_prepared(store: VectorStore, collection: str, prepared: Prepared, dim: int) -> None:
+    """The conditional writes (wait=True): each point replaces only an older version of itself."""
+    store.write_if_newer(collection, prepared.points, dim=dim)
+
+
 def apply_videos(catalog: Catalog, store: VectorStore, embedder: Embedder, collection: str,
                  videos: list[Video], recipe: str, now: datetime, *, encode: bool = True) -> dict:
     """Write each video's current state into `collection` if it is newer than what is there.
@@ -74,10 +107,6 @@ def apply_videos(catalog: Catalog, store: VectorStore, embedder: Embedder, colle
     {"written", "tombstoned", "encoded", "reused"}.
     """
     check_family(embedder, store.metadata(collection).get("family", "<unknown>"), collection)
-    videos = latest_versions(videos)
-    public = [v for v in videos if v.status == "public"]
-    points, encoded = embed_videos(public, catalog, embedder, recipe, now, encode=encode)
-    stones = [tombstone(v.video_id, v.status, to_micros(v.updated_at)) for v in videos if v.status != "public"]
-    store.write_if_newer(collection, points + stones, dim=embedder.dim)
-    return {"written": len(points), "tombstoned": len(stones), "encoded": encoded,
-            "reused": len(points) - encoded}
+    prepared = prepare_videos(catalog, embedder, videos, recipe, now, encode=encode)
+    write_prepared(store, collection, prepared, embedder.dim)
+    return prepared.counts

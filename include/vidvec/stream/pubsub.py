@@ -57,11 +57,11 @@ class PubSubSource:
             if out:  # the first message bounds the batch's wait (a backlog is never held back)
                 deadline = time.monotonic() + max_seconds - max(0.0, time.time() - out[0].published_at)
             left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                msg = self._queue.get(timeout=min(left, 0.05))
+            try:  # past the deadline, what is already buffered is still taken (max_seconds=0: no wait)
+                msg = self._queue.get_nowait() if left <= 0 else self._queue.get(timeout=min(left, 0.05))
             except queue.Empty:
+                if left <= 0:
+                    break
                 if self._future.done():
                     self._future.result()  # a dead stream raises here, loudly
                 continue

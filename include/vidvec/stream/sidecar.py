@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import structlog
 
-from vidvec.apply import apply_videos
+from vidvec.apply import Prepared, prepare_videos, write_prepared
 from vidvec.catalog.base import Catalog
 from vidvec.core.events import BadEvent, Event, newest_per_video, parse_event
 from vidvec.embed.base import Embedder, check_family
@@ -55,6 +56,24 @@ def split(messages: list[Message], now: datetime) -> Batch:
     return batch
 
 
+@dataclass
+class Pending:
+    """A batch handed to the encoder thread; `future` yields it Ready (None: stopped while retrying)."""
+
+    messages: list[Message]
+    future: Future
+    started: float
+
+
+@dataclass
+class Ready:
+    """A prepared batch: what to write where; acked only after every write returned."""
+
+    batch: Batch
+    writes: list[tuple[str, Prepared]]
+    counts: dict
+
+
 class Sidecar:
     def __init__(self, *, source: Source, store: VectorStore, catalog: Catalog, embedder: Embedder,
                  targets: TargetMap, metrics: Metrics, health: Health, stop: threading.Event,
@@ -67,41 +86,126 @@ class Sidecar:
         self.max_delivery_attempts = max_delivery_attempts  # None: the source's own policy decides
         self.on_acked = on_acked  # test/bench hook: called with each acked batch's freshness seconds
         self._retry = retrying(stop, max_backoff_seconds, self._on_retry)
+        self._retry_encoder = retrying(stop, max_backoff_seconds, self._on_retry)  # one per thread
 
     # -- the loop ----------------------------------------------------------
     def run(self) -> None:
-        idle_since = time.monotonic()
-        while not self.stop.is_set():
-            self.health.beat()
-            if not self._io(self._refresh_targets):
-                break  # stopped while the store was down
-            messages = self.source.pull(self.max_batch_events, self.max_batch_seconds, self.stop)
-            if messages:
-                self.process(messages)
-                idle_since = time.monotonic()
-            elif self.drain and time.monotonic() - idle_since >= self.source.drain_idle_seconds:
-                log.info("drained", source=self.source.name)
-                break
+        """Pull, prepare (encoder thread), write, ack: batch N+1 is encoded while N is written.
 
-    def process(self, messages: list[Message]) -> None:
+        The main thread owns the source and the store; the encoder thread owns
+        the catalog and the encoder. At most two batches are in flight, acked
+        strictly in order, each only after its own writes returned. A failed
+        batch takes the one behind it down too (nacked, never acked past it).
+        """
+        pending: Pending | None = None
+        idle_since = time.monotonic()
+        with ThreadPoolExecutor(1, thread_name_prefix="vidvec-encoder") as encoder:
+            try:
+                while not self.stop.is_set() or pending:
+                    self.health.beat()
+                    if self._io(self._refresh_targets) is None:
+                        break  # stopped while the store was down
+                    if pending is None:
+                        messages = self.source.pull(self.max_batch_events, self.max_batch_seconds, self.stop)
+                        if messages:
+                            pending = self._submit(encoder, messages)
+                            idle_since = time.monotonic()
+                        elif self.drain and time.monotonic() - idle_since >= self.source.drain_idle_seconds:
+                            log.info("drained", source=self.source.name)
+                            break
+                        continue
+                    current, pending = pending, None
+                    ready = self._prepared(current)
+                    if ready is None:
+                        continue  # failed or stopped: nacked (or dead-lettered) already
+                    pending = self._prefetch(encoder, current)
+                    if not self._write(current, ready) and pending:
+                        self._abandon(pending, "behind a failed batch")
+                        pending = None
+            except BaseException:
+                self.stop.set()  # the loop is ending: the encoder thread's retries must end too
+                raise
+            finally:
+                if pending:  # an exception or a stop during an outage: never acked, redelivered
+                    self._abandon(pending, "shutdown")
+
+    # -- pipeline steps ----------------------------------------------------
+    def _submit(self, encoder: ThreadPoolExecutor, messages: list[Message]) -> Pending | None:
+        """Hand a pulled batch to the encoder thread, with the targets as of now (after the pull)."""
         started = time.monotonic()
-        batch = split(messages, datetime.now(timezone.utc))
+        targets = self._guard(messages, lambda: self._io(self._refresh_targets))
+        if targets is None:  # stopped while the store was down, or failed: nacked already
+            return None
+        return Pending(messages, encoder.submit(self._prepare, messages, targets), started)
+
+    def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
+        """Batch N is encoded: take what is already waiting (no wait) as N+1, encoded while N is written."""
+        if self.stop.is_set():
+            return None
+        messages = self.source.pull(self.max_batch_events, 0.0, self.stop)
         try:
-            counts = self._io(lambda: self._apply(batch))
+            return self._submit(encoder, messages) if messages else None
+        except VidvecError:
+            self._nack(current.messages, "configuration")  # N is not written either
+            raise
+
+    def _prepare(self, messages: list[Message], targets: list[Target]) -> Ready | None:
+        """Encoder thread: validate, resolve thin events (catalog), texts, vectors (stored or encoded)."""
+        batch = split(messages, datetime.now(timezone.utc))
+
+        def attempt() -> Ready:
+            videos, kept, unresolved = self._resolve(batch.newest)
+            now = datetime.now(timezone.utc)
+            writes = [(t.collection, prepare_videos(self.catalog, self.embedder, videos, t.recipe, now))
+                      for t in targets]
+            counts = {k: sum(p.counts[k] for _, p in writes) for k in ("written", "tombstoned", "encoded", "reused")}
+            counts["targets"] = [t.collection for t in targets]
+            return Ready(Batch(messages, kept, batch.superseded, batch.bad + unresolved), writes, counts)
+
+        return self._io(attempt, self._retry_encoder)
+
+    def _prepared(self, current: Pending) -> Ready | None:
+        """Wait for the encoder thread's result; a failure is handled here (None)."""
+        return self._guard(current.messages, current.future.result)
+
+    def _write(self, current: Pending, ready: Ready) -> bool:
+        """Writes (wait=True), then dead letters, then the ack; False if the batch was not acked."""
+        def write_all() -> bool:
+            for collection, prepared in ready.writes:
+                write_prepared(self.store, collection, prepared, self.embedder.dim)
+            return True
+
+        if self._guard(current.messages, lambda: self._io(write_all)) is None:
+            return False
+        bad = ready.batch.bad
+        if self._io(lambda: [self.source.dead_letter(m, reason) for m, reason in bad]) is None:
+            self._nack(current.messages, "shutdown")  # dead letters not all written: ack nothing
+            return False
+        self.source.ack(current.messages)
+        self._record(ready.batch, ready.counts, time.monotonic() - current.started)
+        return True
+
+    def _guard(self, messages: list[Message], fn):
+        """fn's result; on a stop (None) or a failure the batch is nacked / dead-lettered and None returned."""
+        try:
+            result = fn()
         except VidvecError:
             self._nack(messages, "configuration")
             raise  # e.g. a model family mismatch: fail loudly, lose nothing
         except Exception as exc:  # terminal: redelivered, dead-lettered after too many attempts
             self._failed(messages, exc)
-            return
-        if counts is None:  # stopped while retrying: the next consumer gets them
+            return None
+        if result is None:  # stopped while retrying: the next consumer gets them
             self._nack(messages, "shutdown")
-            return
-        if self._io(lambda: [self.source.dead_letter(m, reason) for m, reason in batch.bad]) is None:
-            self._nack(messages, "shutdown")  # dead letters not all written: ack nothing
-            return
-        self.source.ack(messages)
-        self._record(batch, counts, time.monotonic() - started)
+        return result
+
+    def _abandon(self, pending: Pending, why: str) -> None:
+        """Nack a batch that was pulled (perhaps encoded) but whose predecessor was not acked."""
+        try:
+            pending.future.result()  # let the encoder thread finish with the catalog first
+        except Exception:  # its own failure does not matter: it is redelivered either way
+            pass
+        self._nack(pending.messages, why)
 
     # -- steps -------------------------------------------------------------
     def _refresh_targets(self) -> list[Target]:
@@ -112,20 +216,6 @@ class Sidecar:
         self.health.set_ready(True)
         self.metrics.ready.set(1)
         return targets
-
-    def _apply(self, batch: Batch) -> dict:
-        """Resolve and write; the batch's fields change only once every write returned."""
-        videos, kept, unresolved = self._resolve(batch.newest)
-        counts = {"written": 0, "tombstoned": 0, "encoded": 0, "reused": 0}
-        targets = self._refresh_targets()
-        now = datetime.now(timezone.utc)
-        for target in targets:
-            done = apply_videos(self.catalog, self.store, self.embedder, target.collection, videos,
-                                target.recipe, now)
-            counts = {k: counts[k] + done[k] for k in counts}
-        counts["targets"] = [t.collection for t in targets]
-        batch.newest, batch.bad = kept, batch.bad + unresolved
-        return counts
 
     def _resolve(self, newest: list[tuple[Event, Message]]):
         """Events -> videos; thin upserts read the catalog, which must be at least as new."""
@@ -148,10 +238,10 @@ class Sidecar:
             kept.append((event, msg))
         return videos, kept, bad
 
-    def _io(self, fn):
+    def _io(self, fn, retry=None):
         """Run fn with retries on the retryable set; None if stop was requested meanwhile."""
         try:
-            return self._retry(fn)
+            return (retry or self._retry)(fn)
         except Exception as exc:
             if self.stop.is_set() and is_retryable(exc):
                 return None
