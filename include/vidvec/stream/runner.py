@@ -1,9 +1,10 @@
 """Build the sidecar from settings, serve /livez /readyz /metrics, handle SIGTERM.
 
 Shutdown, in order: stop intake (the stop event; every wait in the loop waits
-on it), let the in-flight batch finish within the deadline, nack what was
-pulled but not done, close the source, store and catalog. If the in-flight
-batch overruns the deadline the process exits hard: nothing unacked is lost.
+on it), let the in-flight batches (the one being written, the one encoded
+behind it) finish within the deadline, nack what was pulled but not done,
+close the source, store and catalog. If they overrun the deadline the process
+exits hard: nothing unacked is lost.
 """
 
 from __future__ import annotations

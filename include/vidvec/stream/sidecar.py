@@ -136,7 +136,8 @@ class Sidecar:
         targets = self._guard(messages, lambda: self._io(self._refresh_targets))
         if targets is None:  # stopped while the store was down, or failed: nacked already
             return None
-        return Pending(messages, encoder.submit(self._prepare, messages, targets), started)
+        batch = split(messages, datetime.now(timezone.utc))  # validation here: the encoder thread is the busier
+        return Pending(messages, encoder.submit(self._prepare, batch, targets), started)
 
     def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
         """Batch N is encoded: take what is already waiting (no wait) as N+1, encoded while N is written."""
@@ -149,9 +150,8 @@ class Sidecar:
             self._nack(current.messages, "configuration")  # N is not written either
             raise
 
-    def _prepare(self, messages: list[Message], targets: list[Target]) -> Ready | None:
-        """Encoder thread: validate, resolve thin events (catalog), texts, vectors (stored or encoded)."""
-        batch = split(messages, datetime.now(timezone.utc))
+    def _prepare(self, batch: Batch, targets: list[Target]) -> Ready | None:
+        """Encoder thread: resolve thin events (catalog), texts, vectors (stored or encoded)."""
 
         def attempt() -> Ready:
             videos, kept, unresolved = self._resolve(batch.newest)
@@ -160,7 +160,7 @@ class Sidecar:
                       for t in targets]
             counts = {k: sum(p.counts[k] for _, p in writes) for k in ("written", "tombstoned", "encoded", "reused")}
             counts["targets"] = [t.collection for t in targets]
-            return Ready(Batch(messages, kept, batch.superseded, batch.bad + unresolved), writes, counts)
+            return Ready(Batch(batch.messages, kept, batch.superseded, batch.bad + unresolved), writes, counts)
 
         return self._io(attempt, self._retry_encoder)
 
