@@ -11,9 +11,10 @@ video changed while a rebuild runs is written by the same code either way:
 Every write is conditional on updated_at, so applying the same rows twice, or
 out of order, converges to the newest version of each video.
 
-`apply_videos` = `prepare_videos` (catalog + encoder) then `write_prepared`
-(store); the sidecar calls the two halves itself to encode one batch while the
-previous one is written.
+`apply_videos` = `plan_videos` (catalog reads), the encoder, `finish_embeddings`
+(stores new vectors, builds points) and `write_prepared` (store). The sidecar
+calls these steps itself, so the encoder works on one batch while the previous
+one is written.
 """
 
 from __future__ import annotations
@@ -32,13 +33,33 @@ from vidvec.errors import VidvecError
 from vidvec.store.qdrant import VectorStore
 
 
-def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
-                 now: datetime, *, encode: bool = True) -> tuple[list[PointToWrite], int]:
-    """Points for videos, reusing stored vectors whose text hash and model are unchanged.
+@dataclass
+class Prepared:
+    """What `write_prepared` writes: points (vectors and tombstones) and their counts."""
 
-    New vectors are stored in `video_embeddings` (embedded_at = now). With
-    encode=False (reindex) a video without a matching stored vector is an
-    error: reindex promises not to run the encoder. Returns (points, texts encoded).
+    points: list[PointToWrite]
+    counts: dict
+
+
+@dataclass
+class Plan:
+    """One collection's share of a batch before the encoder: texts, reusable vectors, what to encode."""
+
+    recipe: str
+    videos: list[Video]  # public, the newest version of each
+    stones: list[PointToWrite]  # private / deleted: tombstones, no vector
+    texts: list[str]
+    hashes: list[str]
+    vectors: dict[int, np.ndarray]  # index in videos -> a stored vector still valid for its text
+    todo: list[int]  # indexes in videos still to encode
+
+
+def plan_embeddings(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
+                    *, encode: bool = True, stones: list[PointToWrite] | None = None) -> Plan:
+    """Texts and the stored vectors whose text hash and model are unchanged (catalog reads only).
+
+    With encode=False (reindex) a video without a matching stored vector is an
+    error: reindex promises not to run the encoder.
     """
     texts = [build_text(v, get_recipe(recipe)) for v in videos]
     hashes = [text_hash(t) for t in texts]
@@ -51,15 +72,35 @@ def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, reci
         raise VidvecError(
             f"reindex: {len(todo)} of {len(videos)} videos have no stored {embedder.model_id!r} vector "
             f"for their current recipe {recipe!r} text (e.g. {sample}); run mode=reembed")
-    if todo:
-        fresh = embedder.encode([texts[i] for i in todo])
-        vectors.update(zip(todo, fresh, strict=True))
+    return Plan(recipe, videos, stones or [], texts, hashes, vectors, todo)
+
+
+def finish_embeddings(plan: Plan, fresh, catalog: Catalog, embedder: Embedder, now: datetime) -> Prepared:
+    """Store the fresh vectors (one per plan.todo, in order; embedded_at = now) and build the points."""
+    vectors = dict(plan.vectors)
+    vectors.update(zip(plan.todo, fresh, strict=True))
+    videos, hashes = plan.videos, plan.hashes
+    if plan.todo:
         catalog.put_embeddings(StoredEmbedding(
             videos[i].video_id, embedder.model_id, hashes[i], vectors[i], videos[i].updated_at, now)
-            for i in todo)
+            for i in plan.todo)
     points = [PointToWrite(v.video_id, vectors[i].tolist(), payload(v, embedder.model_id, hashes[i]))
               for i, v in enumerate(videos)]
-    return points, len(todo)
+    return Prepared(points + plan.stones, {"written": len(points), "tombstoned": len(plan.stones),
+                                           "encoded": len(plan.todo), "reused": len(points) - len(plan.todo)})
+
+
+def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
+                 now: datetime, *, encode: bool = True) -> tuple[list[PointToWrite], int]:
+    """Points for videos, reusing stored vectors whose text hash and model are unchanged.
+
+    New vectors are stored in `video_embeddings` (embedded_at = now). With
+    encode=False (reindex) a video without a matching stored vector is an
+    error: reindex promises not to run the encoder. Returns (points, texts encoded).
+    """
+    plan = plan_embeddings(videos, catalog, embedder, recipe, encode=encode)
+    prepared = finish_embeddings(plan, embedder.encode([plan.texts[i] for i in plan.todo]), catalog, embedder, now)
+    return prepared.points, len(plan.todo)
 
 
 def latest_versions(videos: list[Video]) -> list[Video]:
@@ -71,27 +112,20 @@ def latest_versions(videos: list[Video]) -> list[Video]:
     return list(latest.values())
 
 
-@dataclass
-class Prepared:
-    """What `write_prepared` writes: points (vectors and tombstones) and their counts."""
-
-    points: list[PointToWrite]
-    counts: dict
+def plan_videos(catalog: Catalog, embedder: Embedder, videos: list[Video], recipe: str,
+                *, encode: bool = True) -> Plan:
+    """Newest versions; tombstones for the non-public; texts and reusable vectors for the rest."""
+    videos = latest_versions(videos)
+    stones = [tombstone(v.video_id, v.status, to_micros(v.updated_at)) for v in videos if v.status != "public"]
+    return plan_embeddings([v for v in videos if v.status == "public"], catalog, embedder, recipe,
+                           encode=encode, stones=stones)
 
 
 def prepare_videos(catalog: Catalog, embedder: Embedder, videos: list[Video], recipe: str, now: datetime,
                    *, encode: bool = True) -> Prepared:
-    """Everything before the store: newest versions, texts, reused or fresh vectors (stored), tombstones.
-
-    Touches the catalog and the encoder, never the store, so it can run while
-    another batch is being written (the sidecar's pipeline).
-    """
-    videos = latest_versions(videos)
-    public = [v for v in videos if v.status == "public"]
-    points, encoded = embed_videos(public, catalog, embedder, recipe, now, encode=encode)
-    stones = [tombstone(v.video_id, v.status, to_micros(v.updated_at)) for v in videos if v.status != "public"]
-    return Prepared(points + stones, {"written": len(points), "tombstoned": len(stones), "encoded": encoded,
-                                      "reused": len(points) - encoded})
+    """Everything before the store (catalog and encoder, never the store): plan, encode, finish."""
+    plan = plan_videos(catalog, embedder, videos, recipe, encode=encode)
+    return finish_embeddings(plan, embedder.encode([plan.texts[i] for i in plan.todo]), catalog, embedder, now)
 
 
 def write_prepared(store: VectorStore, collection: str, prepared: Prepared, dim: int) -> None:

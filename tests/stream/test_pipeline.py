@@ -74,10 +74,11 @@ def test_a_failed_write_of_batch_n_leaves_the_encoded_batch_n1_unacked(settings,
     # N failed with N+1 already encoded; both were nacked before anything was acknowledged.
     assert store.n1_encoded_at_failure and store.writes[0] == ["p1", "p2"]
     assert metrics.events.labels("nacked")._value.get() == 4 and source.acked_at_nack == [0, 0]
-    # Then, in order: N (positions 1-2) and only after it N+1 (3-4); N+1's vectors were reused, not re-encoded.
+    # Then, in order: N (positions 1-2) and only after it N+1 (3-4). N's vectors were stored before its
+    # write failed (reused on redelivery); the abandoned N+1's were dropped unstored (encoded again).
     assert source.acks == [[1, 2], [3, 4]]
     assert store.writes[1:] == [["p1", "p2"], ["p3", "p4"]]
-    assert embedder.texts_encoded - store.encoded_before == 4 and len(stored) == 4
+    assert embedder.texts_encoded - store.encoded_before == 6 and len(stored) == 4
     got = store.get_points("live1", [f"p{i}" for i in range(1, 5)])
     assert sorted(got) == ["p1", "p2", "p3", "p4"]
     assert all(p["payload"]["status"] == "public" for p in got.values())

@@ -15,9 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import numpy as np
 import structlog
 
-from vidvec.apply import Prepared, prepare_videos, write_prepared
+from vidvec.apply import Plan, Prepared, finish_embeddings, plan_videos, write_prepared
 from vidvec.catalog.base import Catalog
 from vidvec.core.events import BadEvent, Event, newest_per_video, parse_event
 from vidvec.embed.base import Embedder, check_family
@@ -58,18 +59,18 @@ def split(messages: list[Message], now: datetime) -> Batch:
 
 @dataclass
 class Pending:
-    """A batch handed to the encoder thread; `future` yields it Ready (None: stopped while retrying)."""
+    """A validated, planned batch whose texts are with the encoder thread (future: text hash -> vector)."""
 
-    messages: list[Message]
+    batch: Batch  # newest = the resolved events; bad includes the unresolvable
+    plans: list[tuple[str, Plan]]  # (collection, its plan) per target
     future: Future
     started: float
 
 
 @dataclass
 class Ready:
-    """A prepared batch: what to write where; acked only after every write returned."""
+    """A batch ready to write: what to write where; acked only after every write returned."""
 
-    batch: Batch
     writes: list[tuple[str, Prepared]]
     counts: dict
 
@@ -86,16 +87,15 @@ class Sidecar:
         self.max_delivery_attempts = max_delivery_attempts  # None: the source's own policy decides
         self.on_acked = on_acked  # test/bench hook: called with each acked batch's freshness seconds
         self._retry = retrying(stop, max_backoff_seconds, self._on_retry)
-        self._retry_encoder = retrying(stop, max_backoff_seconds, self._on_retry)  # one per thread
 
     # -- the loop ----------------------------------------------------------
     def run(self) -> None:
-        """Pull, prepare (encoder thread), write, ack: batch N+1 is encoded while N is written.
+        """Pull, plan, encode (encoder thread), store vectors, write, ack: N+1 is encoded while N is written.
 
-        The main thread owns the source and the store; the encoder thread owns
-        the catalog and the encoder. At most two batches are in flight, acked
-        strictly in order, each only after its own writes returned. A failed
-        batch takes the one behind it down too (nacked, never acked past it).
+        The encoder thread only runs the encoder (numpy releases the GIL); this
+        thread owns the source, the catalog and the store. At most two batches
+        are in flight, acked strictly in order, each only after its own writes
+        returned. A failed batch takes the one behind it down too (nacked).
         """
         pending: Pending | None = None
         idle_since = time.monotonic()
@@ -115,29 +115,39 @@ class Sidecar:
                             break
                         continue
                     current, pending = pending, None
-                    ready = self._prepared(current)
-                    if ready is None:
-                        continue  # failed or stopped: nacked (or dead-lettered) already
+                    vectors = self._guard(current.batch.messages, current.future.result)
+                    if vectors is None:
+                        continue  # failed: nacked (or dead-lettered) already
                     pending = self._prefetch(encoder, current)
-                    if not self._write(current, ready) and pending:
+                    if not self._write(current, vectors) and pending:
                         self._abandon(pending, "behind a failed batch")
                         pending = None
-            except BaseException:
-                self.stop.set()  # the loop is ending: the encoder thread's retries must end too
-                raise
             finally:
                 if pending:  # an exception or a stop during an outage: never acked, redelivered
                     self._abandon(pending, "shutdown")
 
     # -- pipeline steps ----------------------------------------------------
     def _submit(self, encoder: ThreadPoolExecutor, messages: list[Message]) -> Pending | None:
-        """Hand a pulled batch to the encoder thread, with the targets as of now (after the pull)."""
+        """Validate, resolve and plan (catalog reads), then hand the texts to encode to the encoder thread."""
         started = time.monotonic()
-        targets = self._guard(messages, lambda: self._io(self._refresh_targets))
-        if targets is None:  # stopped while the store was down, or failed: nacked already
+        batch = split(messages, datetime.now(timezone.utc))
+        planned = self._guard(messages, lambda: self._io(lambda: self._plan(batch)))
+        if planned is None:  # stopped while the store was down, or failed: nacked already
             return None
-        batch = split(messages, datetime.now(timezone.utc))  # validation here: the encoder thread is the busier
-        return Pending(messages, encoder.submit(self._prepare, batch, targets), started)
+        batch, plans = planned
+        texts = {p.hashes[i]: p.texts[i] for _, p in plans for i in p.todo}  # once, whatever the targets
+        return Pending(batch, plans, encoder.submit(self._encode, texts), started)
+
+    def _plan(self, batch: Batch) -> tuple[Batch, list[tuple[str, Plan]]]:
+        """The targets as of now (after the pull), the events resolved, a plan per target."""
+        targets = self._refresh_targets()
+        videos, kept, unresolved = self._resolve(batch.newest)
+        plans = [(t.collection, plan_videos(self.catalog, self.embedder, videos, t.recipe)) for t in targets]
+        return Batch(batch.messages, kept, batch.superseded, batch.bad + unresolved), plans
+
+    def _encode(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Encoder thread: the only work done there (no catalog, no store, no source)."""
+        return dict(zip(texts, self.embedder.encode(list(texts.values())), strict=True))
 
     def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
         """Batch N is encoded: take what is already waiting (no wait) as N+1, encoded while N is written."""
@@ -147,42 +157,37 @@ class Sidecar:
         try:
             return self._submit(encoder, messages) if messages else None
         except VidvecError:
-            self._nack(current.messages, "configuration")  # N is not written either
+            self._nack(current.batch.messages, "configuration")  # N is not written either
             raise
 
-    def _prepare(self, batch: Batch, targets: list[Target]) -> Ready | None:
-        """Encoder thread: resolve thin events (catalog), texts, vectors (stored or encoded)."""
+    def _finish(self, current: Pending, vectors: dict[str, np.ndarray]) -> Ready:
+        """Store the new vectors in the catalog and build each target's points."""
+        now = datetime.now(timezone.utc)
+        writes = [(collection, finish_embeddings(plan, [vectors[plan.hashes[i]] for i in plan.todo],
+                                                 self.catalog, self.embedder, now))
+                  for collection, plan in current.plans]
+        counts = {k: sum(p.counts[k] for _, p in writes) for k in ("written", "tombstoned")}
+        counts |= {"encoded": len(vectors), "reused": counts["written"] - len(vectors),
+                   "targets": [c for c, _ in writes]}
+        return Ready(writes, counts)
 
-        def attempt() -> Ready:
-            videos, kept, unresolved = self._resolve(batch.newest)
-            now = datetime.now(timezone.utc)
-            writes = [(t.collection, prepare_videos(self.catalog, self.embedder, videos, t.recipe, now))
-                      for t in targets]
-            counts = {k: sum(p.counts[k] for _, p in writes) for k in ("written", "tombstoned", "encoded", "reused")}
-            counts["targets"] = [t.collection for t in targets]
-            return Ready(Batch(batch.messages, kept, batch.superseded, batch.bad + unresolved), writes, counts)
-
-        return self._io(attempt, self._retry_encoder)
-
-    def _prepared(self, current: Pending) -> Ready | None:
-        """Wait for the encoder thread's result; a failure is handled here (None)."""
-        return self._guard(current.messages, current.future.result)
-
-    def _write(self, current: Pending, ready: Ready) -> bool:
-        """Writes (wait=True), then dead letters, then the ack; False if the batch was not acked."""
-        def write_all() -> bool:
+    def _write(self, current: Pending, vectors: dict[str, np.ndarray]) -> bool:
+        """Vectors stored, writes (wait=True), dead letters, then the ack; False if the batch was not acked."""
+        def write_all() -> Ready:
+            ready = self._finish(current, vectors)
             for collection, prepared in ready.writes:
                 write_prepared(self.store, collection, prepared, self.embedder.dim)
-            return True
+            return ready
 
-        if self._guard(current.messages, lambda: self._io(write_all)) is None:
+        messages, batch = current.batch.messages, current.batch
+        ready = self._guard(messages, lambda: self._io(write_all))
+        if ready is None:
             return False
-        bad = ready.batch.bad
-        if self._io(lambda: [self.source.dead_letter(m, reason) for m, reason in bad]) is None:
-            self._nack(current.messages, "shutdown")  # dead letters not all written: ack nothing
+        if self._io(lambda: [self.source.dead_letter(m, reason) for m, reason in batch.bad]) is None:
+            self._nack(messages, "shutdown")  # dead letters not all written: ack nothing
             return False
-        self.source.ack(current.messages)
-        self._record(ready.batch, ready.counts, time.monotonic() - current.started)
+        self.source.ack(messages)
+        self._record(batch, ready.counts, time.monotonic() - current.started)
         return True
 
     def _guard(self, messages: list[Message], fn):
@@ -202,10 +207,10 @@ class Sidecar:
     def _abandon(self, pending: Pending, why: str) -> None:
         """Nack a batch that was pulled (perhaps encoded) but whose predecessor was not acked."""
         try:
-            pending.future.result()  # let the encoder thread finish with the catalog first
+            pending.future.result()  # let the encoder thread finish with it first
         except Exception:  # its own failure does not matter: it is redelivered either way
             pass
-        self._nack(pending.messages, why)
+        self._nack(pending.batch.messages, why)
 
     # -- steps -------------------------------------------------------------
     def _refresh_targets(self) -> list[Target]:
@@ -238,10 +243,10 @@ class Sidecar:
             kept.append((event, msg))
         return videos, kept, bad
 
-    def _io(self, fn, retry=None):
+    def _io(self, fn):
         """Run fn with retries on the retryable set; None if stop was requested meanwhile."""
         try:
-            return (retry or self._retry)(fn)
+            return self._retry(fn)
         except Exception as exc:
             if self.stop.is_set() and is_retryable(exc):
                 return None
