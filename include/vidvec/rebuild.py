@@ -60,14 +60,15 @@ def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder,
 
     Returns (points, number of texts encoded).
     """
-    texts = [build_text(v, get_recipe(recipe)) for v in videos]
-    hashes = [text_hash(t) for t in texts]
+    spec = get_recipe(recipe)
+    texts = [build_text(v, spec) for v in videos]
+    hashes = [text_hash(t, spec) for t in texts]
     stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
     vectors: dict[int, np.ndarray] = {i: stored[v.video_id].vector for i, v in enumerate(videos)
                                       if v.video_id in stored and stored[v.video_id].text_hash == hashes[i]}
     todo = [i for i in range(len(videos)) if i not in vectors]
     if todo:
-        fresh = embedder.encode([texts[i] for i in todo])
+        fresh = embedder.encode([texts[i] for i in todo], max_tokens=spec.max_tokens)
         vectors.update(zip(todo, fresh, strict=True))
         catalog.put_embeddings(StoredEmbedding(
             videos[i].video_id, embedder.model_id, hashes[i], vectors[i], videos[i].updated_at, now)

@@ -21,15 +21,28 @@ _HANDLE = re.compile(r"(?<!\w)@\w+")
 _SPACE = re.compile(r"\s+")
 
 
+PARTS = ("transcript", "title", "tags", "description")
+
+
 @dataclass(frozen=True)
 class Recipe:
     version: str
     max_chars: int  # budget for the whole text; the encoder's cost grows with it
     description_chars: int  # descriptions are long and mostly links and sponsors
+    parts: tuple[str, ...] = PARTS  # which fields, always in PARTS order
+    # Token budget, applied by the embedder to the text's sentencepiece ids
+    # (core/ does not tokenize). It changes vectors, so it is part of the
+    # recipe version and of text_hash; None = the whole text.
+    max_tokens: int | None = None
 
 
 RECIPES = {
     "v1": Recipe(version="v1", max_chars=2000, description_chars=1000),
+    "v2": Recipe(version="v2", max_chars=2000, description_chars=1000, max_tokens=128),
+    # Cheaper, weaker recipes, measured in BENCHMARKS.md.
+    "titles-v1": Recipe(version="titles-v1", max_chars=2000, description_chars=0, parts=("title",)),
+    "titles-tags-v1": Recipe(version="titles-tags-v1", max_chars=2000, description_chars=0,
+                             parts=("title", "tags")),
 }
 DEFAULT_RECIPE = "v1"
 
@@ -50,14 +63,17 @@ def clean(text: str) -> str:
 
 def build_text(video: Video, recipe: Recipe | None = None) -> str:
     recipe = recipe or get_recipe()
-    parts = [
-        clean(video.transcript or ""),
-        clean(video.title),
-        ", ".join(t for t in (clean(tag) for tag in video.tags) if t),
-        clean(video.description)[: recipe.description_chars],
-    ]
-    return "\n".join(p for p in parts if p)[: recipe.max_chars]
+    parts = {
+        "transcript": lambda: clean(video.transcript or ""),
+        "title": lambda: clean(video.title),
+        "tags": lambda: ", ".join(t for t in (clean(tag) for tag in video.tags) if t),
+        "description": lambda: clean(video.description)[: recipe.description_chars],
+    }
+    texts = (parts[name]() for name in PARTS if name in recipe.parts)
+    return "\n".join(p for p in texts if p)[: recipe.max_chars]
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+def text_hash(text: str, recipe: Recipe | None = None) -> str:
+    """Identifies what is encoded: the text, and the token budget when the recipe has one."""
+    key = text if recipe is None or recipe.max_tokens is None else f"{text}\0max_tokens={recipe.max_tokens}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
