@@ -86,8 +86,12 @@ class Usem3Embedder:
             raise VidvecError(f"max_tokens={max_tokens} needs the C++ tokenizer and a budget >= 1")
         self.calls += 1
         self.texts_encoded += len(texts)
-        with self._lock:  # the budget lives on the shared tokenizer for the call
+        with self._lock:  # the budget lives on the shared tokenizer for this call only
             if self._tokenizer is not None:
                 self._tokenizer.max_tokens = max_tokens
-            vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+            try:
+                vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+            finally:
+                if self._tokenizer is not None:
+                    self._tokenizer.max_tokens = None
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
