@@ -1,0 +1,91 @@
+"""`make bench` = `python -m bench [--quick] [--only a,b] [--markdown FILE] [--json FILE]`.
+
+Runs each bench module that exists, each in its own subprocess (clean peak-RSS
+figures, no state shared between benchmarks), and prints one table. Modules
+from other work streams that are not there yet are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MODULES = ("encoder", "quality", "crosslingual", "similar", "rebuild", "audit_knn", "stream")
+
+
+def machine() -> dict:
+    import numpy
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    ram = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal"))
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(ram / 2**20, 1),
+            "python": platform.python_version(), "numpy": numpy.__version__,
+            "load_avg_at_start": os.getloadavg()}
+
+
+def run_module(name: str, quick: bool) -> dict:
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(
+        [str(ROOT)] + [str(ROOT / d) for d in ("include", "plugins", "dags")])}
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [sys.executable, "-m", "bench._one", name, out.name] + (["--quick"] if quick else [])
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"],
+                    "seconds": time.perf_counter() - start}
+        return json.loads(Path(out.name).read_text())
+
+
+def table(results: dict) -> list[str]:
+    lines = ["| module | figure | value | unit | target |", "| --- | --- | ---: | --- | --- |"]
+    for name, res in results.items():
+        if "error" in res:
+            lines.append(f"| {name} | FAILED: {res['error'][0]} | | | |")
+            continue
+        for r in res["rows"]:
+            value = r["value"]
+            shown = f"{value:.0f}" if abs(value) >= 100 else f"{value:.4g}" if value else "0"
+            lines.append(f"| {name} | {r['figure']} | {shown} | {r['unit']} | {r.get('target') or ''} |")
+        lines.append(f"| {name} | module wall time; peak RSS | {res['seconds']:.0f} s; "
+                     f"{res['peak_rss_mb']:.0f} MB | | |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller samples (a smoke run)")
+    parser.add_argument("--only", help="comma-separated modules, e.g. encoder,quality")
+    parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--json", help="also write all rows to this file")
+    args = parser.parse_args()
+    wanted = args.only.split(",") if args.only else MODULES
+    info, results, start = machine(), {}, time.perf_counter()
+    print("machine:", json.dumps(info), flush=True)
+    for name in wanted:
+        if not (HERE / f"{name}.py").exists():
+            print(f"note: bench/{name}.py is not there (yet); skipped", flush=True)
+            continue
+        print(f"running bench.{name} ...", flush=True)
+        results[name] = run_module(name, args.quick)
+        print("\n".join(table({name: results[name]})[2:]), flush=True)
+    lines = [f"machine: {json.dumps(info)}; total {time.perf_counter() - start:.0f} s", ""] + table(results)
+    print("\n" + "\n".join(lines))
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
