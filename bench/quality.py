@@ -25,7 +25,7 @@ from vidvec.store import open_store
 
 K = 10
 PIPELINE_RECIPES = ("titles-v1", "titles-tags-v1", "v1", "v2")
-CURVE = (32, 64, 96, 128, 192, 256, None)  # token budgets on v1 texts; None = whole text
+CURVE = (32, 64, 128, 192, 256, None)  # token budgets on v1 texts; None = whole text
 SPOT_QUERIES = 150
 
 
