@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.metrics import category_precision, top_k_other_owner
-from bench.pipeline import build, read_vectors, row, sample_videos, settings_in, timed
+from bench.pipeline import build, cpu_timed, read_vectors, row, sample_videos, settings_in
 from vidvec.core.recipe import build_text, get_recipe
 from vidvec.embed.usem3 import Usem3Embedder
 from vidvec.store import open_store
@@ -31,7 +31,7 @@ SPOT_QUERIES = 150
 
 def _direct(embedder, videos, recipe: str, budget=None):
     texts = [build_text(v, get_recipe(recipe)) for v in videos]
-    vectors, seconds = timed(embedder.encode, texts, max_tokens=budget)
+    vectors, seconds = cpu_timed(embedder.encode, texts, max_tokens=budget)
     return vectors, len(texts) / seconds
 
 

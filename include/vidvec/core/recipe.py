@@ -38,7 +38,7 @@ class Recipe:
 
 RECIPES = {
     "v1": Recipe(version="v1", max_chars=2000, description_chars=1000),
-    "v2": Recipe(version="v2", max_chars=2000, description_chars=1000, max_tokens=128),
+    "v2": Recipe(version="v2", max_chars=2000, description_chars=1000, max_tokens=192),
     # Cheaper, weaker recipes, measured in BENCHMARKS.md.
     "titles-v1": Recipe(version="titles-v1", max_chars=2000, description_chars=0, parts=("title",)),
     "titles-tags-v1": Recipe(version="titles-tags-v1", max_chars=2000, description_chars=0,
