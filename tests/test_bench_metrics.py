@@ -1,7 +1,6 @@
 """Precision@k and top-1 maths of bench/metrics.py on tiny hand-made examples."""
 
 import numpy as np
-
 from bench.metrics import category_precision, top1_accuracy, top_k_other_owner
 
 
