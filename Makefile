@@ -13,7 +13,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Pro in Portuguese, a Galaxy Note unboxing in Korean.
 DEMO_VIDEOS := ZKZM40f8d2Q 4BZb9VAmTmo _rC8MFgeMhI HQjtBOdG_fQ
 
-.PHONY: venv airflow-setup demo test lint bench clean
+.PHONY: venv airflow-setup demo test lint bench clean bq-emulator
+
+# The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
+BQ_VENV := .venv-bq
+PY313 ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),\
+	$(shell $(p) -V >/dev/null 2>&1 && echo $(p))))
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
@@ -36,7 +41,18 @@ demo: airflow-setup
 	@for v in $(DEMO_VIDEOS); do echo; vidvec similar $$v --k 6; done
 	@echo; vidvec similar ZKZM40f8d2Q --k 3 --language fr
 
-test: venv
+# Tests that need it are skipped (with the reason) when no python3.13 exists.
+bq-emulator: $(BQ_VENV)/.installed
+$(BQ_VENV)/.installed: requirements-bq-emulator.txt
+	@if [ -z "$(PY313)" ]; then echo "bq-emulator: no python3.13 found; BigQuery tests will be skipped"; \
+	else set -e; test -d $(BQ_VENV) || $(PY313) -m venv $(BQ_VENV); \
+	$(BQ_VENV)/bin/pip install -q -r requirements-bq-emulator.txt; \
+	mkdir -p $(BQ_VENV)/home; \
+	HOME=$(CURDIR)/$(BQ_VENV)/home $(BQ_VENV)/bin/python -c "from duckdb_extensions import import_extension; \
+	[import_extension(n) for n in ('icu', 'ducklake', 'spatial')]"; \
+	touch $@; fi
+
+test: venv bq-emulator
 	pytest
 
 lint: venv
@@ -46,4 +62,4 @@ bench: venv
 	python -m bench
 
 clean:
-	rm -rf .vidvec .airflow .airflow-migrate.log
+	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq

@@ -2,11 +2,14 @@
 ### vidvec_full_rebuild
 
 Rebuilds the video vector space into a new versioned Qdrant collection:
-plan -> create collection (+ alias `videos__next`) -> load shards (one mapped
-task per shard: stream rows as of T0, embed, insert) -> finish (verify the
-exact count, build the index, point the live alias at the new collection).
+plan -> create (collection in state `building` + alias `videos__next`) ->
+load shards (one mapped task per shard: the catalog as of T0, insert-only) ->
+catch up (changes after T0: conditional writes, tombstones) -> finish (exact
+count, HNSW built, ready, state `ready`, Asset event `vidvec_rebuilt`).
+It never moves the live alias: `vidvec_promote` does, after an audit.
 
-Runs nightly and from the UI ("Trigger DAG" shows the Params as a form).
+Modes: `reembed` (new model or recipe; unchanged texts reuse stored vectors)
+and `reindex` (stored vectors only, new index settings, no encoder run).
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Param, dag, task
 
-from vidvec_airflow import STORE_POOL, run_t0, stores
+from vidvec.core.naming import NAME_PATTERN
+from vidvec.core.recipe import DEFAULT_RECIPE, RECIPES
+from vidvec_airflow import REBUILT, STORE_POOL, mark_rebuild_failed, rebuild_plan, stores
 
-DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
+DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL,
+            "on_failure_callback": mark_rebuild_failed}
 
 
 @dag(
@@ -29,26 +35,26 @@ DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30
     default_args=DEFAULTS,
     doc_md=__doc__,
     params={
+        "mode": Param("reembed", type="string", enum=["reembed", "reindex"],
+                      description="reembed: encode texts without a stored vector; reindex: stored vectors only."),
+        "alias": Param(None, type=["null", "string"], pattern=NAME_PATTERN, maxLength=120,
+                       description="Live alias to rebuild for (builds <alias>__next); empty = VIDVEC_LIVE_ALIAS."),
         "shards": Param(2, type="integer", minimum=1, maximum=256,
                         description="Catalog shards, one mapped load task each."),
-        "recipe": Param("v2", type="string", enum=["v2", "v1", "titles-tags-v1", "titles-v1"],
-                        description="Text recipe version (BENCHMARKS.md compares them)."),
+        "recipe": Param(DEFAULT_RECIPE, type="string", enum=sorted(RECIPES), description="Text recipe version."),
         "batch_size": Param(256, type="integer", minimum=1, maximum=10000,
-                            description="Rows per read, encode and write batch."),
+                            description="Rows per read, encode and write batch (bounds a task's memory)."),
+        "hnsw_m": Param(16, type="integer", minimum=4, maximum=128, description="HNSW m, built after the load."),
+        "ef_construct": Param(100, type="integer", minimum=4, maximum=1000, description="HNSW ef_construct."),
+        "quantization": Param(False, type="boolean", description="int8 scalar quantization (rescored)."),
+        "ready_timeout_s": Param(1800, type="integer", minimum=10, maximum=86400,
+                                 description="Seconds to wait for the index to be built (green, optimizer idle)."),
     },
 )
 def vidvec_full_rebuild():
     @task
     def plan(params=None, run_id=None, **context) -> dict:
-        from vidvec.config import load_settings
-        from vidvec.embed import get_embedder
-        from vidvec.rebuild import plan_rebuild
-
-        settings = load_settings()
-        embedder = get_embedder(settings)
-        return plan_rebuild(live_alias=settings.live_alias, t0=run_t0(context), run_id=run_id,
-                            model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
-                            n_shards=params["shards"], recipe=params["recipe"])
+        return rebuild_plan(params, run_id, context)
 
     @task
     def shard_numbers(plan: dict) -> list[int]:
@@ -57,10 +63,9 @@ def vidvec_full_rebuild():
     @task
     def create(plan: dict) -> str:
         from vidvec.rebuild import create_target
-        from vidvec.store import CollectionSpec
 
         with stores() as (_, __, store):
-            create_target(store, plan, CollectionSpec(dim=plan["dim"]))
+            create_target(store, plan)
         return plan["collection"]
 
     @task(max_active_tis_per_dagrun=4)
@@ -72,19 +77,31 @@ def vidvec_full_rebuild():
             return load(catalog, store, get_embedder(settings), plan, shard, params["batch_size"])
 
     @task
-    def finish(plan: dict, loads: list[dict]) -> dict:
+    def catch_up(plan: dict, loads: list[dict], params=None) -> dict:
+        from vidvec.embed import get_embedder
+        from vidvec.rebuild import catch_up as replay
+
+        with stores() as (settings, catalog, store):
+            return replay(catalog, store, get_embedder(settings), plan, params["batch_size"])
+
+    @task(outlets=[REBUILT])
+    def finish(plan: dict, loads: list[dict], caught: dict, params=None, outlet_events=None) -> dict:
         from vidvec.rebuild import finish as finish_rebuild
-        from vidvec.store import CollectionSpec
 
         with stores() as (_, catalog, store):
-            result = finish_rebuild(catalog, store, plan, CollectionSpec(dim=plan["dim"]))
-        return result | {"rows": sum(x["rows"] for x in loads), "encoded": sum(x["encoded"] for x in loads)}
+            done = finish_rebuild(catalog, store, plan, ready_timeout_s=params["ready_timeout_s"])
+        encoded = sum(x["encoded"] for x in loads) + caught["encoded"]
+        reused = sum(x["reused"] for x in loads) + caught["reused"]
+        extra = {k: plan[k] for k in ("model_id", "family", "recipe", "t0", "run_id", "mode")}
+        extra |= {"collection": done["collection"], "points": done["points"], "encoded": encoded,
+                  "reused": reused, "alias": plan["live_alias"]}
+        outlet_events[REBUILT].extra = extra  # the audit DAG is scheduled on this event
+        return extra
 
     planned = plan()
-    created = create(planned)
     loads = load_shard.partial(plan=planned).expand(shard=shard_numbers(planned))
-    created >> loads
-    finish(planned, loads)
+    create(planned) >> loads
+    finish(planned, loads, catch_up(planned, loads))
 
 
 vidvec_full_rebuild()

@@ -34,8 +34,61 @@ def stores():
     """(settings, catalog, vector store), opened for one task and always closed."""
     from vidvec.catalog.factory import open_catalog
     from vidvec.config import load_settings
-    from vidvec.store import open_store
 
     settings = load_settings()
-    with open_catalog(settings) as catalog, open_store(settings) as store:
+    with open_catalog(settings, credentials=_gcp_credentials(settings)) as catalog, \
+            _open_store(settings) as store:
         yield settings, catalog, store
+
+
+def _gcp_credentials(settings):
+    """BigQueryHook's credentials when VIDVEC_GCP_CONN_ID names a connection (else ADC / emulator)."""
+    conn_id = os.environ.get("VIDVEC_GCP_CONN_ID")
+    if settings.catalog != "bigquery" or not conn_id:
+        return None
+    from vidvec_hooks import bigquery_credentials
+
+    return bigquery_credentials(conn_id)
+
+
+def _open_store(settings):
+    """The store from the Qdrant connection VIDVEC_QDRANT_CONN_ID names, else from VIDVEC_QDRANT_*."""
+    conn_id = os.environ.get("VIDVEC_QDRANT_CONN_ID")
+    if conn_id:
+        from vidvec_hooks import hook_store
+
+        return hook_store(conn_id)
+    from vidvec.store import open_store
+
+    return open_store(settings)
+
+
+def rebuild_plan(params: dict, run_id: str, context) -> dict:
+    """The rebuild's plan from its (already schema-validated) Params and the run's T0."""
+    from vidvec.config import load_settings
+    from vidvec.embed import get_embedder
+    from vidvec.rebuild import plan_rebuild
+
+    settings = load_settings()
+    embedder = get_embedder(settings)  # cheap: weights load on the first encode
+    index = {k: params[k] for k in ("hnsw_m", "ef_construct", "quantization")}
+    return plan_rebuild(live_alias=params["alias"] or settings.live_alias, t0=run_t0(context), run_id=run_id,
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=params["shards"], recipe=params["recipe"], mode=params["mode"], index=index)
+
+
+def mark_rebuild_failed(context) -> None:
+    """on_failure_callback: a run that failed for good flags its collection `failed`."""
+    import logging
+
+    from vidvec.rebuild import mark_failed
+
+    plan = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
+    if not plan:
+        return  # failed before a collection existed
+    try:
+        with stores() as (_, __, store):
+            if mark_failed(store, plan):
+                logging.getLogger(__name__).warning("marked %s failed", plan["collection"])
+    except Exception:  # a callback must not hide the task's own error
+        logging.getLogger(__name__).exception("could not mark %s failed", plan["collection"])

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.emulators"]  # bigquery_emulator, bq_settings, bq_catalog, pubsub_host
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "include" / "data" / "videos.csv.gz"
 
@@ -23,8 +25,8 @@ os.environ.update({
     # Subprocesses (the `vidvec` script, airflow) import this checkout's code first.
     "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("include", "plugins", "dags")),
 })
-for var in [v for v in os.environ if v.startswith("VIDVEC_")]:
-    del os.environ[var]  # tests choose their own store
+for var in [v for v in os.environ if v.startswith("VIDVEC_") and not v.startswith("VIDVEC_TEST_")]:
+    del os.environ[var]  # tests choose their own store (VIDVEC_TEST_* configure the tests themselves)
 
 
 @pytest.fixture(scope="session")
@@ -98,16 +100,18 @@ def build_live(settings, videos, embedder, t0=None, shards: int = 2) -> str:
 
     from vidvec.catalog.factory import open_catalog
     from vidvec.rebuild import create_target, finish, load_shard, plan_rebuild
-    from vidvec.store import CollectionSpec, open_store
+    from vidvec.store import open_store
 
     t0 = t0 or datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
-    plan = plan_rebuild(live_alias=settings.live_alias, t0=t0, run_id="test", model_id=embedder.model_id,
-                        family=embedder.family, dim=embedder.dim, n_shards=shards, recipe="v1")
-    spec = CollectionSpec(dim=embedder.dim)
+    plan = plan_rebuild(live_alias=settings.live_alias, t0=t0, run_id=f"test-{t0.isoformat()}",
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=shards, recipe="v1")
     with open_catalog(settings) as catalog, open_store(settings) as store:
         catalog.upsert_videos(videos)
-        create_target(store, plan, spec)
+        create_target(store, plan)
         for shard in plan["shards"]:
             load_shard(catalog, store, embedder, plan, shard)
-        finish(catalog, store, plan, spec)
+        finish(catalog, store, plan)
+        # The rebuild leaves the live alias alone (promotion is its own DAG); tests want it live.
+        store.set_aliases({settings.live_alias: plan["collection"], settings.next_alias: None})
     return plan["collection"]

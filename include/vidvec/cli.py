@@ -95,6 +95,63 @@ def collections(as_json: Annotated[bool, typer.Option("--json", help="print JSON
         typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}\n    {meta}")
 
 
+@app.command()
+def compact(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
+            tombstone_days: Annotated[int, typer.Option(min=0, max=365, help="keep tombstones this long")] = 7,
+            keep_newest: Annotated[int, typer.Option(min=1, max=100, help="collections per name always kept")] = 3,
+            min_age_days: Annotated[int, typer.Option(min=0, max=3650, help="never drop younger ones")] = 7,
+            snapshot: Annotated[bool, typer.Option("--snapshot/--no-snapshot", help="snapshot live")] = True,
+            as_of: Annotated[str | None, typer.Option(help="the run's time, ISO-8601 with zone; default now")] = None,
+            as_json: Annotated[bool, typer.Option("--json", help="print every step as JSON")] = False) -> None:
+    """Reconcile live (and __next) with the catalog, purge old tombstones, vacuum, drop old collections."""
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.compaction import compact_options, run
+    from vidvec.embed import get_embedder
+    from vidvec.store import open_store
+
+    opts = compact_options(dry_run=dry_run, tombstone_days=tombstone_days, keep_newest=keep_newest,
+                           min_age_days=min_age_days, snapshot=snapshot)
+    now = _as_of(as_of) if as_of else datetime.now(timezone.utc)
+    settings = _settings()
+    with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
+        result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
+    typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
+
+
+def _as_of(text: str):
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise VidvecError(f"--as-of {text!r} is not an ISO-8601 time") from None
+    if value.tzinfo is None:
+        raise VidvecError(f"--as-of {text!r} needs a time zone, e.g. {text}+00:00")
+    return value
+
+
+@app.command()
+def provision(
+    pubsub_topic: Annotated[str | None, typer.Option(envvar="VIDVEC_SIDECAR_PUBSUB_TOPIC",
+                                                     help="projects/P/topics/T")] = None,
+    pubsub_subscription: Annotated[str | None, typer.Option(envvar="VIDVEC_SIDECAR_PUBSUB_SUBSCRIPTION",
+                                                            help="projects/P/subscriptions/S")] = None,
+    max_delivery_attempts: Annotated[int, typer.Option(min=5, max=100, help="then dead-letter")] = 5,
+) -> None:
+    """Create the Pub/Sub topic + subscription (dead-letter policy) and the BigQuery tables; idempotent."""
+    from vidvec.provision import ensure_bigquery, ensure_pubsub
+
+    settings = _settings()
+    if pubsub_topic or pubsub_subscription:
+        made = ensure_pubsub(pubsub_topic or "", pubsub_subscription or "",
+                             max_delivery_attempts=max_delivery_attempts)
+        typer.echo(f"pubsub: {json.dumps(made)}")
+    if settings.catalog == "bigquery":
+        typer.echo(f"bigquery: {', '.join(ensure_bigquery(settings))}")
+
+
 def main() -> None:
     try:
         app()

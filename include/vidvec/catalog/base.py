@@ -11,6 +11,7 @@ import farmhash
 import numpy as np
 
 from vidvec.core.types import Video
+from vidvec.errors import VidvecError
 
 
 def fingerprint(video_id: str) -> int:
@@ -22,6 +23,14 @@ def fingerprint(video_id: str) -> int:
 def shard_of(video_id: str, n_shards: int) -> int:
     """MOD(ABS(FARM_FINGERPRINT(video_id)), n): the same shard in DuckDB and BigQuery."""
     return abs(fingerprint(video_id)) % n_shards
+
+
+def check_shard(shard: int, n_shards: int) -> None:
+    """Validate a shard request before it reaches SQL (both implementations)."""
+    if not (isinstance(n_shards, int) and 1 <= n_shards <= 1024):
+        raise VidvecError(f"n_shards must be an integer in 1..1024, got {n_shards!r}")
+    if not (isinstance(shard, int) and 0 <= shard < n_shards):
+        raise VidvecError(f"shard must be in 0..{n_shards - 1}, got {shard!r}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,15 @@ class Catalog(Protocol):
 
     def count(self, *, as_of: datetime | None = None,
               statuses: tuple[str, ...] = ("public",)) -> int: ...
+
+    def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
+                    statuses: tuple[str, ...] = ("public",)) -> int:
+        """How many rows scan_shard(shard, n_shards, as_of=..., statuses=...) yields."""
+        ...
+
+    def changes_since(self, t0: datetime, batch_size: int = 256) -> Iterator[list[Video]]:
+        """Rows with updated_at > t0, any status, in batches (the catch-up after a snapshot)."""
+        ...
 
     def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]: ...
 

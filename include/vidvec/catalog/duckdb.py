@@ -135,7 +135,7 @@ class DuckDBCatalog:
         try:
             cur.execute(
                 f"SELECT {_COLUMNS} FROM videos WHERE abs(fingerprint) % $n = $shard "
-                "AND updated_at <= $as_of AND list_contains($statuses, status) ORDER BY video_id",
+                "AND updated_at <= $as_of AND list_contains($statuses, status)",
                 {"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses)})
             while rows := cur.fetchmany(batch_size):
                 yield [_video(r) for r in rows]
@@ -148,6 +148,28 @@ class DuckDBCatalog:
         return self.con.execute(
             "SELECT count(*) FROM videos WHERE updated_at <= $as_of AND list_contains($statuses, status)",
             {"as_of": as_of, "statuses": list(statuses)}).fetchone()[0]
+
+    def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
+                    statuses: tuple[str, ...] = ("public",)) -> int:
+        """How many rows scan_shard will yield (progress lines need the total)."""
+        _check_shard(shard, n_shards)
+        return self.con.execute(
+            "SELECT count(*) FROM videos WHERE abs(fingerprint) % $n = $shard "
+            "AND updated_at <= $as_of AND list_contains($statuses, status)",
+            {"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses)}).fetchone()[0]
+
+    def changes_since(self, t0: datetime, batch_size: int = 256) -> Iterator[list[Video]]:
+        """Rows changed after t0, any status (the rebuild's catch-up replays them), oldest first."""
+        if t0.tzinfo is None:
+            raise VidvecError("changes_since needs a timezone-aware t0")
+        cur = self.con.cursor()
+        try:
+            cur.execute(f"SELECT {_COLUMNS} FROM videos WHERE updated_at > $t0 ORDER BY updated_at, video_id",
+                        {"t0": t0})
+            while rows := cur.fetchmany(batch_size):
+                yield [_video(r) for r in rows]
+        finally:
+            cur.close()
 
     # -- warehouse: video_embeddings --------------------------------------
     def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from vidvec.errors import VidvecError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+NAME_PATTERN = _NAME.pattern  # also the JSON-schema pattern of name Params
 _STAMP = "%Y%m%dT%H%M%SZ"
 
 

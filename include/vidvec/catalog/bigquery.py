@@ -1,0 +1,246 @@
+"""The production catalog and warehouse: BigQuery (google-cloud-bigquery).
+
+The same Catalog protocol as DuckDB, with the same shard assignment
+(MOD(ABS(FARM_FINGERPRINT(video_id)), n)). Parameterized queries only; table
+names are built from validated ids. Upserts are MERGEs (a retry converges).
+A shard scan reads the table as it was at T0 (FOR SYSTEM_TIME AS OF) when T0
+lies inside the time-travel window and after the table was created; it always
+filters updated_at <= T0 too, so both paths agree on which rows exist.
+Embeddings are read back through the Storage Read API when a read client is
+given (result sets too small for it fall back to the REST pages).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import numpy as np
+from google.cloud import bigquery as bq
+
+from vidvec.catalog.base import Promotion, StoredEmbedding, check_shard
+from vidvec.catalog.bigquery_schema import TABLES, array, merge_sql, rows_param, scalar
+from vidvec.core.types import Video
+from vidvec.errors import VidvecError
+
+if TYPE_CHECKING:
+    from vidvec.config import Settings
+
+_PROJECT = re.compile(r"[a-z][a-z0-9.:-]{2,62}")
+_VIDEO_COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
+                  "category, status, published_at, updated_at")
+MERGE_CHUNK = 200  # rows per MERGE: keeps each request well under BigQuery's 10 MB
+
+
+def _video(row) -> Video:
+    return Video(video_id=row["video_id"], title=row["title"], description=row["description"] or "",
+                 tags=tuple(row["tags"] or ()), transcript=row["transcript"], language=row["language"] or "",
+                 owner_id=row["owner_id"] or "", category=row["category"] or "", status=row["status"],
+                 published_at=row["published_at"], updated_at=row["updated_at"])
+
+
+def _video_row(v: Video) -> dict:
+    return {"video_id": v.video_id, "title": v.title, "description": v.description, "tags": v.tags,
+            "transcript": v.transcript, "language": v.language, "owner_id": v.owner_id,
+            "category": v.category, "status": v.status, "published_at": v.published_at,
+            "updated_at": v.updated_at}
+
+
+class BigQueryCatalog:
+    def __init__(self, client: bq.Client, dataset: str, *, project: str | None = None,
+                 read_client=None, time_travel_days: int = 7):
+        self.client = client
+        self.project = project or client.project
+        if not _PROJECT.fullmatch(self.project or "") or not re.fullmatch(r"\w{1,1024}", dataset):
+            raise VidvecError(f"invalid BigQuery project/dataset: {self.project!r}/{dataset!r}")
+        self.dataset = dataset
+        self.read_client = read_client  # bigquery_storage.BigQueryReadClient, optional
+        self.time_travel = timedelta(days=time_travel_days)
+
+    def table(self, name: str) -> str:
+        return f"{self.project}.{self.dataset}.{name}"
+
+    def close(self) -> None:
+        self.client.close()
+        if self.read_client is not None:
+            self.read_client.transport.close()
+
+    def __enter__(self) -> BigQueryCatalog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def create_schema(self, location: str = "US") -> list[str]:
+        """Create the dataset and vidvec's tables if missing (the compose init service runs this)."""
+        dataset = bq.Dataset(f"{self.project}.{self.dataset}")
+        dataset.location = location
+        self.client.create_dataset(dataset, exists_ok=True)
+        for name, (schema, _, clustering) in TABLES.items():
+            table = bq.Table(self.table(name), schema=list(schema))
+            table.clustering_fields = clustering
+            self.client.create_table(table, exists_ok=True)
+        return [self.table(name) for name in TABLES]
+
+    # -- queries -------------------------------------------------------------
+    def _query(self, sql: str, params: Sequence = ()) -> bq.table.RowIterator:
+        job = self.client.query(sql, job_config=bq.QueryJobConfig(query_parameters=list(params)))
+        return job.result()
+
+    def _merge(self, name: str, rows: list[dict]) -> int:
+        """MERGE rows into a table, in chunks; the last row wins for a repeated key."""
+        schema, key, _ = TABLES[name]
+        unique = list({tuple(r[k] for k in key): r for r in rows}.values())
+        for start in range(0, len(unique), MERGE_CHUNK):
+            self._query(merge_sql(self.table(name), schema, key),
+                        [rows_param("rows", schema, unique[start:start + MERGE_CHUNK])])
+        return len(rows)
+
+    def _as_of_clause(self, name: str, as_of: datetime | None) -> str:
+        """FOR SYSTEM_TIME AS OF @as_of where BigQuery can answer it, else ''."""
+        if as_of is None or not self.time_travel:
+            return ""
+        now = datetime.now(timezone.utc)
+        if not now - self.time_travel < as_of <= now:
+            return ""  # outside the time-travel window: the updated_at filter alone
+        created = self.client.get_table(self.table(name)).created
+        return " FOR SYSTEM_TIME AS OF @as_of" if created and as_of >= created else ""
+
+    # -- catalog ---------------------------------------------------------------
+    def upsert_videos(self, videos: Iterable[Video]) -> int:
+        return self._merge("videos", [_video_row(v) for v in videos])
+
+    def get_videos(self, video_ids: Iterable[str]) -> dict[str, Video]:
+        ids = list(dict.fromkeys(video_ids))
+        if not ids:
+            return {}
+        rows = self._query(f"SELECT {_VIDEO_COLUMNS} FROM `{self.table('videos')}` "
+                           "WHERE video_id IN UNNEST(@ids)", [array("ids", ids)])
+        return {row["video_id"]: _video(row) for row in rows}
+
+    def scan_shard(self, shard: int, n_shards: int, *, as_of: datetime,
+                   statuses: tuple[str, ...] = ("public",),
+                   batch_size: int = 256) -> Iterator[list[Video]]:
+        """One shard as of T0, one page (batch_size rows) fetched at a time."""
+        check_shard(shard, n_shards)
+        sql = (f"SELECT {_VIDEO_COLUMNS} FROM `{self.table('videos')}`{self._as_of_clause('videos', as_of)} "
+               "WHERE MOD(ABS(FARM_FINGERPRINT(video_id)), @n) = @shard AND updated_at <= @as_of "
+               "AND status IN UNNEST(@statuses) ORDER BY video_id")
+        params = [scalar("n", n_shards), scalar("shard", shard), scalar("as_of", as_of),
+                  array("statuses", statuses)]
+        job = self.client.query(sql, job_config=bq.QueryJobConfig(query_parameters=params))
+        for page in job.result(page_size=batch_size).pages:
+            yield [_video(row) for row in page]
+
+    def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
+                    statuses: tuple[str, ...] = ("public",)) -> int:
+        """How many rows scan_shard yields (progress lines need the total)."""
+        check_shard(shard, n_shards)
+        sql = (f"SELECT COUNT(*) AS n FROM `{self.table('videos')}`{self._as_of_clause('videos', as_of)} "
+               "WHERE MOD(ABS(FARM_FINGERPRINT(video_id)), @n) = @shard AND updated_at <= @as_of "
+               "AND status IN UNNEST(@statuses)")
+        params = [scalar("n", n_shards), scalar("shard", shard), scalar("as_of", as_of),
+                  array("statuses", statuses)]
+        return next(iter(self._query(sql, params)))["n"]
+
+    def changes_since(self, t0: datetime, batch_size: int = 256) -> Iterator[list[Video]]:
+        """Rows changed after t0, any status, oldest first (the rebuild's catch-up)."""
+        if t0.tzinfo is None:
+            raise VidvecError("changes_since needs a timezone-aware t0")
+        sql = (f"SELECT {_VIDEO_COLUMNS} FROM `{self.table('videos')}` WHERE updated_at > @t0 "
+               "ORDER BY updated_at, video_id")
+        job = self.client.query(sql, job_config=bq.QueryJobConfig(query_parameters=[scalar("t0", t0)]))
+        for page in job.result(page_size=batch_size).pages:
+            yield [_video(row) for row in page]
+
+    def count(self, *, as_of: datetime | None = None,
+              statuses: tuple[str, ...] = ("public",)) -> int:
+        params = [array("statuses", statuses)]
+        where = "status IN UNNEST(@statuses)"
+        if as_of is not None:
+            params.append(scalar("as_of", as_of))
+            where += " AND updated_at <= @as_of"
+        sql = f"SELECT COUNT(*) AS n FROM `{self.table('videos')}`{self._as_of_clause('videos', as_of)} WHERE {where}"
+        return next(iter(self._query(sql, params)))["n"]
+
+    # -- warehouse: video_embeddings ---------------------------------------------
+    def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]:
+        ids = list(dict.fromkeys(video_ids))
+        if not ids:
+            return {}
+        rows = self._query(
+            "SELECT video_id, model_id, text_hash, vector, source_updated_at, embedded_at "
+            f"FROM `{self.table('video_embeddings')}` WHERE model_id = @model AND video_id IN UNNEST(@ids)",
+            [scalar("model", model_id), array("ids", ids)])
+        table = rows.to_arrow(bqstorage_client=self.read_client, create_bqstorage_client=False)
+        return {r["video_id"]: StoredEmbedding(r["video_id"], r["model_id"], r["text_hash"],
+                                               np.asarray(r["vector"], dtype=np.float32),
+                                               _aware(r["source_updated_at"]), _aware(r["embedded_at"]))
+                for r in table.to_pylist()}
+
+    def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
+        return self._merge("video_embeddings", [
+            {"video_id": r.video_id, "model_id": r.model_id, "text_hash": r.text_hash,
+             "vector": np.asarray(r.vector, dtype=np.float32).tolist(),
+             "source_updated_at": r.source_updated_at, "embedded_at": r.embedded_at} for r in rows])
+
+    # -- warehouse: promotions -----------------------------------------------------
+    def record_promotion(self, p: Promotion) -> None:
+        self._merge("promotions", [{"alias": p.alias, "collection": p.collection, "previous": p.previous,
+                                    "promoted_at": p.promoted_at, "actor": p.actor, "forced": p.forced}])
+
+    def promotions(self, alias: str | None = None, limit: int = 100) -> list[Promotion]:
+        """Newest first; all aliases when alias is None."""
+        rows = self._query(
+            f"SELECT alias, collection, previous, promoted_at, actor, forced FROM `{self.table('promotions')}` "
+            "WHERE @alias IS NULL OR alias = @alias ORDER BY promoted_at DESC LIMIT @limit",
+            [scalar("alias", alias, "STRING"), scalar("limit", limit)])
+        return [Promotion(r["alias"], r["collection"], r["previous"], r["promoted_at"], r["actor"],
+                          tuple(r["forced"] or ())) for r in rows]
+
+
+def _aware(ts: datetime) -> datetime:
+    """Arrow gives a ZoneInfo('UTC') datetime; use the timezone.utc the rest of vidvec uses."""
+    return ts.astimezone(timezone.utc)
+
+
+def make_clients(settings: Settings, credentials=None):
+    """(bigquery.Client, BigQueryReadClient or None) for the settings.
+
+    An endpoint override (an emulator) gets anonymous credentials unless some
+    are given (the Airflow plugin passes BigQueryHook's).
+    """
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    if settings.bigquery_endpoint and credentials is None:
+        credentials = AnonymousCredentials()
+    options = ClientOptions(api_endpoint=settings.bigquery_endpoint) if settings.bigquery_endpoint else None
+    project = settings.bigquery_project or ("local" if settings.bigquery_endpoint else None)
+    client = bq.Client(project=project, credentials=credentials, location=settings.bigquery_location,
+                       client_options=options)
+    return client, make_read_client(settings, credentials)
+
+
+def make_read_client(settings: Settings, credentials=None):
+    """The Storage Read API client: an insecure channel to an emulator, or Google's."""
+    from google.cloud import bigquery_storage
+
+    if settings.bigquery_storage_endpoint:
+        import grpc
+        from google.cloud.bigquery_storage_v1.services.big_query_read.transports import BigQueryReadGrpcTransport
+
+        channel = grpc.insecure_channel(settings.bigquery_storage_endpoint)
+        return bigquery_storage.BigQueryReadClient(transport=BigQueryReadGrpcTransport(channel=channel))
+    if settings.bigquery_endpoint:
+        return None  # an emulator without a gRPC port: REST pages only
+    return bigquery_storage.BigQueryReadClient(credentials=credentials)
+
+
+def open_bigquery(settings: Settings, credentials=None) -> BigQueryCatalog:
+    client, read_client = make_clients(settings, credentials)
+    return BigQueryCatalog(client, settings.bigquery_dataset, read_client=read_client,
+                           time_travel_days=settings.bigquery_time_travel_days)
+

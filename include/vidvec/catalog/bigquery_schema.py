@@ -1,0 +1,106 @@
+"""BigQuery table schemas and query parameters for vidvec's catalog and warehouse.
+
+Every value reaches BigQuery as a typed query parameter, never as SQL text;
+rows for a MERGE travel as one ARRAY<STRUCT<...>> parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from google.cloud import bigquery as bq
+
+_F = bq.SchemaField
+
+VIDEOS = (
+    _F("video_id", "STRING", mode="REQUIRED"),
+    _F("title", "STRING", mode="REQUIRED"),
+    _F("description", "STRING"),
+    _F("tags", "STRING", mode="REPEATED"),
+    _F("transcript", "STRING"),
+    _F("language", "STRING"),
+    _F("owner_id", "STRING"),
+    _F("category", "STRING"),
+    _F("status", "STRING", mode="REQUIRED"),
+    _F("published_at", "TIMESTAMP"),
+    _F("updated_at", "TIMESTAMP", mode="REQUIRED"),
+)
+VIDEO_EMBEDDINGS = (
+    _F("video_id", "STRING", mode="REQUIRED"),
+    _F("model_id", "STRING", mode="REQUIRED"),
+    _F("text_hash", "STRING", mode="REQUIRED"),
+    _F("vector", "FLOAT64", mode="REPEATED"),
+    _F("source_updated_at", "TIMESTAMP", mode="REQUIRED"),
+    _F("embedded_at", "TIMESTAMP", mode="REQUIRED"),
+)
+PROMOTIONS = (
+    _F("alias", "STRING", mode="REQUIRED"),
+    _F("collection", "STRING", mode="REQUIRED"),
+    _F("previous", "STRING"),  # the rollback target
+    _F("promoted_at", "TIMESTAMP", mode="REQUIRED"),
+    _F("actor", "STRING", mode="REQUIRED"),
+    _F("forced", "STRING", mode="REPEATED"),
+)
+# table -> (schema, MERGE key, clustering). Other warehouse tables join here.
+TABLES: dict[str, tuple[tuple[bq.SchemaField, ...], tuple[str, ...], list[str]]] = {
+    "videos": (VIDEOS, ("video_id",), ["video_id"]),
+    "video_embeddings": (VIDEO_EMBEDDINGS, ("video_id", "model_id"), ["model_id", "video_id"]),
+    "promotions": (PROMOTIONS, ("alias", "promoted_at"), ["alias"]),
+}
+
+
+def utc(ts: datetime | None) -> datetime | None:
+    if ts is None or ts.tzinfo is not None:
+        return ts
+    return ts.replace(tzinfo=timezone.utc)
+
+
+def scalar(name: str, value, type_: str | None = None) -> bq.ScalarQueryParameter:
+    """A typed scalar parameter; the type is inferred unless given (needed for NULL)."""
+    if type_ is None:
+        type_ = {bool: "BOOL", int: "INT64", float: "FLOAT64", str: "STRING"}.get(type(value))
+        if isinstance(value, datetime):
+            type_, value = "TIMESTAMP", utc(value)
+    if type_ is None:
+        raise TypeError(f"no BigQuery type for parameter {name}={value!r}")
+    return bq.ScalarQueryParameter(name, type_, value)
+
+
+def array(name: str, values: Sequence, type_: str = "STRING") -> bq.ArrayQueryParameter:
+    return bq.ArrayQueryParameter(name, type_, list(values))
+
+
+def _field_type(field: bq.SchemaField):
+    if field.mode == "REPEATED":
+        return bq.ArrayQueryParameterType(field.field_type, name=field.name)
+    return bq.ScalarQueryParameterType(field.field_type, name=field.name)
+
+
+def _field_value(field: bq.SchemaField, value):
+    if field.mode == "REPEATED":
+        return bq.ArrayQueryParameter(field.name, field.field_type, [float(x) for x in value]
+                                      if field.field_type == "FLOAT64" else list(value))
+    if field.field_type == "TIMESTAMP":
+        value = utc(value)
+    return bq.ScalarQueryParameter(field.name, field.field_type, value)
+
+
+def rows_param(name: str, schema: Sequence[bq.SchemaField], rows: Sequence[dict]) -> bq.ArrayQueryParameter:
+    """ARRAY<STRUCT<schema>> holding rows (dicts keyed by column name)."""
+    struct_type = bq.StructQueryParameterType(*(_field_type(f) for f in schema))
+    values = [bq.StructQueryParameter(None, *(_field_value(f, row[f.name]) for f in schema)) for row in rows]
+    return bq.ArrayQueryParameter(name, struct_type, values)
+
+
+def merge_sql(table: str, schema: Sequence[bq.SchemaField], key: Sequence[str]) -> str:
+    """MERGE the rows of parameter @rows into table on key: retried, it converges."""
+    cols = [f.name for f in schema]
+    # The emulator (and BigQuery) accept struct fields selected by name; it does
+    # not expand `SELECT * FROM UNNEST(@rows)` into columns.
+    source = ", ".join(f"r.{c}" for c in cols)
+    on = " AND ".join(f"T.{k} = S.{k}" for k in key)
+    update = ", ".join(f"{c} = S.{c}" for c in cols if c not in key)
+    return (f"MERGE `{table}` T USING (SELECT {source} FROM UNNEST(@rows) AS r) S ON {on} "
+            f"WHEN MATCHED THEN UPDATE SET {update} "
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(cols)}) VALUES ({', '.join('S.' + c for c in cols)})")

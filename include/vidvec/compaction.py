@@ -1,0 +1,250 @@
+"""Compaction, step by step; the DAG runs one task per step, `vidvec compact` all of them.
+
+survey -> reconcile (live and `__next`) -> vacuum -> retention -> snapshot ->
+summary. Each step returns a small JSON-safe dict (what XCom carries); with
+dry_run every step plans and reports but changes nothing. `now` is the run's
+logical time in the DAG, never the wall clock of a task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vidvec.catalog.base import Catalog
+from vidvec.core.points import tombstone
+from vidvec.core.reconcile import Plan, Version, merge, plan_batch
+from vidvec.core.retention import Candidate, plan_retention, rollback_targets
+from vidvec.core.types import STATUSES, Video, to_micros
+from vidvec.embed.base import Embedder, check_family
+from vidvec.errors import VidvecError
+from vidvec.rebuild import embed_videos
+from vidvec.store.qdrant import VectorStore
+
+log = logging.getLogger(__name__)
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
+LARGE_PURGE = 0.01  # purging this fraction of a collection drives the vacuum harder
+VACUUM_THRESHOLD = 0.01  # deleted fraction per segment that triggers a rewrite, for this run
+SAMPLES = 10  # ids shown per action in the plan
+
+
+class CompactOptions(BaseModel):
+    """The Params of the DAG and the options of `vidvec compact`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dry_run: bool = False
+    tombstone_days: int = Field(7, ge=0, le=365, description="keep tombstones this long for late events")
+    keep_newest: int = Field(3, ge=1, le=100, description="collections per base name always kept")
+    min_age_days: int = Field(7, ge=0, le=3650, description="never drop a collection younger than this")
+    snapshot: bool = True
+    batch_size: int = Field(512, ge=1, le=10_000)
+
+
+def compact_options(**values) -> CompactOptions:
+    try:
+        return CompactOptions(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise VidvecError(f"invalid compaction options: {problems}") from None
+
+
+def apply_videos(catalog: Catalog, store: VectorStore, embedder: Embedder | None, collection: str,
+                 videos: list[Video], recipe: str, now: datetime) -> dict:
+    """Write the catalog's state of `videos` conditionally: public ones embedded, the rest tombstones.
+
+    Stands in for the shared `vidvec.apply.apply_videos` (same signature); swap it in there.
+    """
+    public = [v for v in videos if v.status == "public"]
+    points, encoded = embed_videos(public, catalog, embedder, recipe, now) if public else ([], 0)
+    points += [tombstone(v.video_id, v.status, to_micros(v.updated_at)) for v in videos if v.status != "public"]
+    store.write_if_newer(collection, points, dim=int(store.metadata(collection).get("dim", 512)))
+    return {"written": len(points), "encoded": encoded}
+
+
+def targets(store: VectorStore, live_alias: str) -> list[str]:
+    """Physical collections behind the live alias and its `__next` alias (if any)."""
+    aliases = store.aliases()
+    return list(dict.fromkeys(aliases[a] for a in (live_alias, f"{live_alias}__next") if a in aliases))
+
+
+def survey(store: VectorStore) -> dict:
+    """Collections, points and vector bytes (points x dim x 4), for before/after sizes."""
+    out = {}
+    for s in store.collections():
+        dim = int(s.metadata.get("dim", 512))
+        out[s.name] = {"points": s.points, "public": store.count(s.name, public_only=True),
+                       "vector_bytes": s.points * dim * 4, "aliases": list(s.aliases)}
+    return out
+
+
+def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], name: str,
+              now: datetime, opts: CompactOptions) -> dict:
+    """Bring one collection to the catalog's state; returns counts (planned = done unless dry run)."""
+    meta = store.metadata(name)
+    cutoff = to_micros(now - timedelta(days=opts.tombstone_days))
+    before = {"points": store.count(name), "public": store.count(name, public_only=True)}
+    writer = _Writer(catalog, store, embedder, name, meta, now, opts.dry_run)
+    counts, samples = {}, {}
+    # Known videos: every catalog row, with the points of the same ids.
+    for videos in catalog.scan_shard(0, 1, as_of=FAR_FUTURE, statuses=STATUSES, batch_size=opts.batch_size):
+        rows = {v.video_id: Version(v.status, to_micros(v.updated_at)) for v in videos}
+        points = {k: Version(*ver) for k, ver in store.versions(name, rows).items()}
+        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != "building")
+        counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
+        writer.apply(plan, {v.video_id: v for v in videos})
+    # Unknown videos: points whose id the catalog does not hold. Purged after the scroll.
+    unknown = Plan()
+    for page in store.scroll(name, batch=opts.batch_size):
+        known = catalog.get_videos(vid for vid, _, _ in page if vid)
+        points = {vid: Version(p.get("status", ""), int(p.get("updated_at") or 0))
+                  for vid, p, _ in page if vid and vid not in known}
+        batch = plan_batch({}, points, cutoff)
+        unknown.purge |= batch.purge
+        unknown.purge_reasons.update(batch.purge_reasons)
+        unknown.kept.update(batch.kept)
+    counts, samples = merge(counts, unknown.counts()), _sample(samples, unknown)
+    writer.apply(unknown, {})
+    after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
+    return {"collection": name, "state": meta.get("state"), "dry_run": opts.dry_run, "before": before,
+            "after": after, "counts": counts, "encoded": writer.encoded, "samples": samples,
+            "cutoff": (now - timedelta(days=opts.tombstone_days)).isoformat()}
+
+
+class _Writer:
+    """Applies a plan batch (or, in a dry run, does not); loads the embedder only when needed."""
+
+    def __init__(self, catalog, store, embedder, name, meta, now, dry_run):
+        self.catalog, self.store, self.get_embedder, self.name = catalog, store, embedder, name
+        self.meta, self.now, self.dry_run = meta, now, dry_run
+        self.embedder: Embedder | None = None
+        self.encoded = 0
+
+    def apply(self, plan: Plan, videos: dict[str, Video]) -> None:
+        if self.dry_run:
+            return
+        if plan.purge:
+            self.store.delete_if_not_newer(self.name, plan.purge)
+        todo = [videos[v] for v in plan.repair + plan.add + plan.hide]
+        if any(v.status == "public" for v in todo) and self.embedder is None:
+            self.embedder = self.get_embedder()
+            check_family(self.embedder, self.meta.get("family", ""), self.name)
+        if todo:
+            done = apply_videos(self.catalog, self.store, self.embedder, self.name, todo,
+                                self.meta.get("recipe", "v1"), self.now)
+            self.encoded += done["encoded"]
+
+
+def _sample(samples: dict, plan: Plan) -> dict:
+    out = {k: list(v) for k, v in samples.items()}
+    for action, ids in (("purge", list(plan.purge)), ("repair", plan.repair), ("add", plan.add),
+                        ("hide", plan.hide)):
+        have = out.setdefault(action, [])
+        have.extend(ids[: SAMPLES - len(have)])
+    return out
+
+
+def vacuum(store: VectorStore, reconciled: list[dict], opts: CompactOptions) -> list[dict]:
+    """Drive Qdrant's vacuum where points were purged (server only) and wait until ready."""
+    out = []
+    for r in reconciled:
+        purged, name = r["counts"].get("purged", 0), r["collection"]
+        why = ("dry run" if opts.dry_run else "nothing purged" if not purged
+               else "being built: its build waits for the optimizer" if r["state"] == "building" else None)
+        if why:
+            out.append({"collection": name, "applied": False, "why": why})
+            continue
+        large = purged >= LARGE_PURGE * max(r["before"]["points"], 1)
+        result = store.vacuum(name, deleted_threshold=VACUUM_THRESHOLD if large else 1.0)
+        out.append({"collection": name, **result})
+    return out
+
+
+def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: CompactOptions) -> dict:
+    """Plan which collections to drop and drop them (not in a dry run)."""
+    candidates = [Candidate(s.name, s.aliases, s.metadata.get("state"), s.points) for s in store.collections()]
+    protected = rollback_targets(catalog.promotions(None, limit=100_000))
+    decisions = plan_retention(candidates, protected, now, opts.keep_newest, opts.min_age_days)
+    dropped = []
+    for d in decisions:
+        if d.drop and not opts.dry_run:
+            if d.name in store.aliases().values():  # an alias moved since the plan: keep it
+                continue
+            store.drop_collection(d.name)
+            dropped.append(d.name)
+    return {"dry_run": opts.dry_run, "dropped": dropped,
+            "decisions": [asdict(d) | {"stamp": d.stamp.isoformat() if d.stamp else None} for d in decisions]}
+
+
+def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> dict:
+    if not opts.snapshot:
+        return {"created": False, "why": "snapshot Param is off"}
+    if live_alias not in store.aliases():
+        return {"created": False, "why": f"no live alias {live_alias!r}"}
+    name = store.resolve(live_alias)
+    if opts.dry_run:
+        return {"collection": name, "created": False, "why": "dry run" + (
+            "; snapshots are not available in qdrant-client local mode" if store.embedded else "")}
+    return {"collection": name, **store.snapshot(name)}
+
+
+def run(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], live_alias: str,
+        now: datetime, opts: CompactOptions) -> dict:
+    """Every step in order, as the DAG runs them; returns the steps' results and the summary."""
+    before = survey(store)
+    reconciled = [reconcile(catalog, store, embedder, name, now, opts) for name in targets(store, live_alias)]
+    vacuumed = vacuum(store, reconciled, opts)
+    retained = retention(catalog, store, now, opts)
+    return report(store, now, opts, before, reconciled, vacuumed, retained, snapshot(store, live_alias, opts))
+
+
+def report(store: VectorStore, now: datetime, opts: CompactOptions, before: dict, reconciled: list[dict],
+           vacuumed: list[dict], retained: dict, snap: dict) -> dict:
+    """Every step's result, the space after, and the readable summary."""
+    steps = {"now": now.isoformat(), "dry_run": opts.dry_run, "before": before,
+             "after": before if opts.dry_run else survey(store), "reconciled": reconciled,
+             "vacuum": vacuumed, "retention": retained, "snapshot": snap}
+    return steps | {"summary": summarize(steps)}
+
+
+def _space(collections: dict) -> str:
+    points = sum(c["points"] for c in collections.values())
+    mib = sum(c["vector_bytes"] for c in collections.values()) / 2**20
+    return f"{len(collections)} collections, {points:,} points, {mib:,.1f} MiB of vectors"
+
+
+def summarize(steps: dict) -> str:
+    """A few lines a person can read: what was (or would be) purged, repaired, added, dropped."""
+    dry = steps["dry_run"]
+    verb = "would be" if dry else "were"
+    lines = [f"vidvec compaction at {steps['now']}" + (" (DRY RUN: nothing changed)" if dry else "")]
+    for r in steps["reconciled"]:
+        c = r["counts"]
+        reasons = ", ".join(f"{k} {v:,}" for k, v in c.get("purged_by_reason", {}).items()) or "none"
+        kept = ", ".join(f"{k} {v:,}" for k, v in c.get("kept", {}).items()) or "none"
+        lines += [f"{r['collection']} ({r['state']}): points {r['before']['points']:,} -> {r['after']['points']:,}, "
+                  f"public {r['before']['public']:,} -> {r['after']['public']:,}",
+                  f"  {c.get('purged', 0):,} purged ({reasons}), {c.get('repaired', 0):,} repaired, "
+                  f"{c.get('added', 0):,} added, {c.get('hidden', 0):,} hidden behind tombstones "
+                  f"({verb} changed; {r['encoded']:,} texts encoded)",
+                  f"  kept: {kept}; tombstones younger than {r['cutoff']} stay"]
+        if dry:
+            lines += [f"  e.g. {action}: {', '.join(ids)}" for action, ids in r["samples"].items() if ids]
+    if not steps["reconciled"]:
+        lines.append("no live or __next collection to reconcile")
+    for v in steps["vacuum"]:
+        lines.append(f"vacuum {v['collection']}: " + (
+            f"done in {v['seconds']}s, {v['segments']} segments" if v.get("applied") else v["why"]))
+    ret = steps["retention"]
+    drops = [d for d in ret["decisions"] if d["drop"] and (dry or d["name"] in ret["dropped"])]
+    keeps = ", ".join(f"{d['name']} ({d['reason']})" for d in ret["decisions"] if not d["drop"]) or "none"
+    lines.append(f"retention: {len(drops)} collections ({sum(d['points'] for d in drops):,} points) {verb} "
+                 f"dropped: {', '.join(d['name'] for d in drops) or 'none'}; kept: {keeps}")
+    snap = steps["snapshot"]
+    lines.append("snapshot: " + (f"{snap['name']} of {snap['collection']}, {snap['size']:,} bytes"
+                                 if snap.get("created") else f"not taken: {snap['why']}"))
+    lines.append(f"space: {_space(steps['before'])} -> {_space(steps['after'])}")
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""BigQueryCatalog against a real BigQuery emulator (local-bigquery) in its own process.
+
+Reads rows back through google-cloud-bigquery (REST) and the Storage Read API
+(gRPC). MERGEs run one at a time: the emulator fails concurrent MERGE.
+"""
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from google.cloud import bigquery as bq
+
+from vidvec.catalog import Promotion, StoredEmbedding, shard_of
+from vidvec.catalog.base import fingerprint
+from vidvec.catalog.duckdb import DuckDBCatalog
+from vidvec.core.types import Video
+from vidvec.errors import VidvecError
+
+NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
+
+
+def scan_all(catalog, n: int, as_of: datetime, batch_size: int = 256, **kw) -> dict[str, int]:
+    """video_id -> the shard that returned it."""
+    seen = {}
+    for shard in range(n):
+        for batch in catalog.scan_shard(shard, n, as_of=as_of, batch_size=batch_size, **kw):
+            assert 0 < len(batch) <= batch_size
+            for v in batch:
+                assert v.video_id not in seen
+                seen[v.video_id] = shard
+    return seen
+
+
+def test_factory_opens_bigquery(bq_settings):
+    from vidvec.catalog.bigquery import BigQueryCatalog
+    from vidvec.catalog.factory import open_catalog
+
+    with open_catalog(bq_settings) as catalog:
+        assert isinstance(catalog, BigQueryCatalog)
+        assert catalog.create_schema()[0] == f"local.{bq_settings.bigquery_dataset}.videos"
+        assert catalog.count() == 0
+
+
+def test_farm_fingerprint_and_shards_equal_duckdb(bq_catalog, sample_slice, tmp_path):
+    ids = [v.video_id for v in sample_slice]
+    rows = bq_catalog._query("SELECT id, FARM_FINGERPRINT(id) AS f FROM UNNEST(@ids) AS id",
+                             [bq.ArrayQueryParameter("ids", "STRING", ids)])
+    assert {r["id"]: r["f"] for r in rows} == {i: fingerprint(i) for i in ids}
+
+    videos = [replace(v, status="deleted") if i % 9 == 0 else v for i, v in enumerate(sample_slice)]
+    bq_catalog.upsert_videos(videos)
+    with DuckDBCatalog(tmp_path / "c.duckdb") as duck:
+        duck.upsert_videos(videos)
+        for n in (3, 7):
+            in_bq = scan_all(bq_catalog, n, NOW)
+            assert in_bq == scan_all(duck, n, NOW)
+            assert in_bq == {v.video_id: shard_of(v.video_id, n) for v in videos if v.status == "public"}
+        assert bq_catalog.count(as_of=NOW) == duck.count(as_of=NOW) == len(in_bq)
+
+
+def test_merge_upsert_is_idempotent_and_round_trips(bq_catalog, sample_slice):
+    videos = sample_slice[:20]
+    assert bq_catalog.upsert_videos(videos) == 20
+    bq_catalog.upsert_videos(videos)  # a retried task
+    assert bq_catalog.count() == 20
+    assert bq_catalog.get_videos([v.video_id for v in videos] + ["missing"]) == {v.video_id: v for v in videos}
+
+    changed = replace(videos[0], title="new title", status="private", tags=(), transcript=None,
+                      updated_at=videos[0].updated_at + timedelta(microseconds=1))
+    bq_catalog.upsert_videos([videos[0], changed])  # the last row for a key wins
+    got = bq_catalog.get_videos([changed.video_id])[changed.video_id]
+    assert got == changed
+    assert bq_catalog.count() == 19 and bq_catalog.count(statuses=("private",)) == 1
+
+
+def test_timestamps_round_trip_to_the_microsecond(bq_catalog):
+    v = Video("ts-1", "t", tags=("a", "b"), language="fr", published_at=None,
+              updated_at=datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=timezone.utc))
+    naive = Video("ts-2", "t", published_at=datetime(2001, 2, 3, 4, 5, 6, 7),
+                  updated_at=datetime(2026, 1, 1, 0, 0, 0, 1))  # naive means UTC
+    bq_catalog.upsert_videos([v, naive])
+    got = bq_catalog.get_videos(["ts-1", "ts-2"])
+    assert got["ts-1"] == v
+    assert got["ts-2"].updated_at == datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)
+    assert got["ts-2"].published_at == datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+
+
+def test_scan_reads_one_batch_at_a_time(bq_catalog, sample_slice):
+    bq_catalog.upsert_videos(sample_slice)
+    batches = list(bq_catalog.scan_shard(0, 1, as_of=NOW, batch_size=10))
+    assert [len(b) for b in batches] == [10] * (len(sample_slice) // 10) + [len(sample_slice) % 10]
+    ids = [v.video_id for b in batches for v in b]
+    assert ids == sorted(v.video_id for v in sample_slice)
+
+
+@pytest.mark.parametrize("shard,n", [(3, 3), (-1, 3), (0, 0), (0, 5000)])
+def test_bad_shards_are_refused(bq_catalog, shard, n):
+    with pytest.raises(VidvecError):
+        next(bq_catalog.scan_shard(shard, n, as_of=NOW))
+
+
+def test_reads_as_of_t0_see_the_table_as_it_was(bq_catalog, sample_slice):
+    first, second, backfilled = sample_slice[:3]
+    bq_catalog.upsert_videos([first, second])
+    time.sleep(1.1)
+    t0 = datetime.now(timezone.utc)
+    time.sleep(1.1)
+    # After T0: first is edited, second is deleted, and a row whose updated_at
+    # predates T0 arrives late. The table as of T0 has none of it.
+    bq_catalog.upsert_videos([replace(first, title="edited", updated_at=t0 - timedelta(seconds=30)),
+                              replace(second, status="deleted", updated_at=t0 + timedelta(seconds=1)),
+                              replace(backfilled, updated_at=t0 - timedelta(days=1))])
+    at_t0 = {v.video_id: v for b in bq_catalog.scan_shard(0, 1, as_of=t0) for v in b}
+    assert at_t0 == {first.video_id: first, second.video_id: second}
+    assert bq_catalog.count(as_of=t0) == 2
+    # Outside the time-travel window only the updated_at filter applies.
+    old = {v.video_id for b in bq_catalog.scan_shard(0, 1, as_of=t0 + timedelta(days=30)) for v in b}
+    assert old == {first.video_id, backfilled.video_id}
+
+
+def test_embeddings_round_trip_and_merge(bq_catalog):
+    rng = np.random.default_rng(6)
+    vec = rng.standard_normal(512).astype(np.float32)
+    rows = [StoredEmbedding(f"v{i}", "m1", f"h{i}", vec + i, NOW, NOW + timedelta(microseconds=i)) for i in range(5)]
+    assert bq_catalog.put_embeddings(rows) == 5
+    bq_catalog.put_embeddings([replace(rows[0], text_hash="h-new", vector=vec * 2)])
+    got = bq_catalog.get_embeddings(["v0", "v1", "zzz"], "m1")
+    assert set(got) == {"v0", "v1"}
+    assert got["v0"].text_hash == "h-new" and got["v0"].vector.dtype == np.float32
+    np.testing.assert_array_equal(got["v0"].vector, vec * 2)  # FLOAT64 holds float32 exactly
+    np.testing.assert_array_equal(got["v1"].vector, vec + 1)
+    assert got["v1"].embedded_at == NOW + timedelta(microseconds=1) and got["v1"].source_updated_at == NOW
+    assert bq_catalog.get_embeddings(["v0"], "other-model") == {}
+
+
+def test_embeddings_read_through_the_storage_read_api(bq_catalog):
+    vec = np.linspace(-1, 1, 512, dtype=np.float32)
+    bq_catalog.put_embeddings([StoredEmbedding(f"s{i}", "m1", "h", vec * i, NOW, NOW) for i in range(3)])
+    assert bq_catalog.read_client is not None
+    # list_rows never prefetches a page, so to_arrow reads through a Storage Read session.
+    table = bq_catalog.client.list_rows(bq_catalog.table("video_embeddings")).to_arrow(
+        bqstorage_client=bq_catalog.read_client)
+    got = {r["video_id"]: r["vector"] for r in table.to_pylist()}
+    assert sorted(got) == ["s0", "s1", "s2"]
+    np.testing.assert_array_equal(np.asarray(got["s2"], dtype=np.float32), vec * 2)
+
+
+def test_promotions_history_newest_first(bq_catalog):
+    t = NOW
+    bq_catalog.record_promotion(Promotion("videos", "c1", None, t, "cli"))
+    bq_catalog.record_promotion(Promotion("videos", "c2", "c1", t + timedelta(hours=1), "run-1", ("recall",)))
+    bq_catalog.record_promotion(Promotion("videos", "c2", "c1", t + timedelta(hours=1), "run-1", ("recall",)))
+    bq_catalog.record_promotion(Promotion("videos_b", "c3", None, t + timedelta(hours=2), "cli"))
+    got = bq_catalog.promotions("videos")
+    assert [(p.collection, p.previous, p.forced) for p in got] == [("c2", "c1", ("recall",)), ("c1", None, ())]
+    assert [p.alias for p in bq_catalog.promotions()] == ["videos_b", "videos", "videos"]
+    assert [p.alias for p in bq_catalog.promotions(limit=1)] == ["videos_b"]
+
+
+def test_shard_counts_and_changes_since_equal_duckdb(bq_catalog, sample_slice, tmp_path):
+    later = [replace(sample_slice[0], updated_at=NOW + timedelta(minutes=2), status="deleted"),
+             replace(sample_slice[1], updated_at=NOW + timedelta(minutes=1), status="private"),
+             replace(sample_slice[2], updated_at=NOW + timedelta(minutes=3))]
+    videos = [*later, *sample_slice[3:]]
+    bq_catalog.upsert_videos(videos)
+    with DuckDBCatalog(tmp_path / "c.duckdb") as duck:
+        duck.upsert_videos(videos)
+        for shard in range(3):
+            assert bq_catalog.count_shard(shard, 3, as_of=NOW) == duck.count_shard(shard, 3, as_of=NOW)
+        changed = [[v.video_id for v in b] for b in bq_catalog.changes_since(NOW, batch_size=2)]
+        assert changed == [[v.video_id for v in b] for b in duck.changes_since(NOW, batch_size=2)]
+    assert changed == [[later[1].video_id, later[0].video_id], [later[2].video_id]]
