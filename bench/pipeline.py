@@ -39,6 +39,8 @@ def build(settings: Settings, videos: list, embedder, recipe: str, alias: str) -
         load_shard(catalog, store, embedder, plan, 0)
         finish(catalog, store, plan, spec)
         seconds = time.perf_counter() - start
+        # A rebuild promotes nothing (vidvec_promote does, after the audit): serve it directly.
+        store.set_aliases({alias: plan["collection"]})
     return plan["collection"], seconds
 
 

@@ -1,5 +1,5 @@
 """Category precision@10 per text recipe, direct encoder vs the real pipeline, and the
-quality-versus-cost curve of the token budget. `python -m bench.quality [--quick]`.
+quality-versus-cost curve of the token budget. `python -m bench.quality [--quick] [--curve]`.
 
 Direct: Usem3Embedder.encode on the recipe's texts, exact neighbours by matrix
 product. Pipeline: the same videos through the DuckDB catalog, the rebuild
@@ -25,7 +25,9 @@ from vidvec.store import open_store
 
 K = 10
 PIPELINE_RECIPES = ("titles-v1", "titles-tags-v1", "v1", "v2")
-CURVE = (32, 64, 128, 192, 256, None)  # token budgets on v1 texts; None = whole text
+# Token budgets on v1 texts (None = whole text). `make bench` measures v1 and v2's
+# points; `--curve` adds the rest of the quality-versus-cost curve (~3 CPU-min more).
+CURVE = (32, 64, 128, 192, 256, None)
 SPOT_QUERIES = 100
 
 
@@ -50,9 +52,9 @@ def _spot_check(store, name, videos, owners, neighbours) -> float:
     return same / len(queries)
 
 
-def curve(embedder, videos, owners, cats) -> tuple[list[dict], dict]:
+def curve(embedder, videos, owners, cats, budgets) -> tuple[list[dict], dict]:
     rows, direct = [], {}
-    for budget in CURVE:
+    for budget in budgets:
         vectors, rate = _direct(embedder, videos, "v1", budget)
         direct[budget] = (vectors, rate)
         p = category_precision(top_k_other_owner(vectors, owners, K), cats)
@@ -89,7 +91,7 @@ def pipeline(embedder, videos, owners, cats, direct: dict) -> list[dict]:
     return rows
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, full_curve: bool = False) -> list[dict]:
     videos = sample_videos(every=4 if quick else 1)
     owners = [v.owner_id for v in videos]
     cats = [v.category for v in videos]
@@ -98,14 +100,16 @@ def run(quick: bool = False) -> list[dict]:
     random = category_precision(rng.integers(0, len(videos), size=(len(videos), K)), cats)
     rows = [row("videos in the quality set", len(videos), "videos"),
             row("precision@10 of random neighbours", random, "share")]
-    curve_rows, by_budget = curve(embedder, videos, owners, cats)
+    v2_budget = get_recipe("v2").max_tokens
+    budgets = CURVE if full_curve else (v2_budget, None)
+    curve_rows, by_budget = curve(embedder, videos, owners, cats, budgets)
     rows += curve_rows
     # v1 and v2 are points of the curve: reuse those direct vectors instead of encoding twice
-    direct = {"v1": by_budget[None], "v2": by_budget[get_recipe("v2").max_tokens]}
+    direct = {"v1": by_budget[None], "v2": by_budget[v2_budget]}
     rows += pipeline(embedder, videos, owners, cats, direct)
     return rows
 
 
 if __name__ == "__main__":
-    for r in run(quick="--quick" in sys.argv):
+    for r in run(quick="--quick" in sys.argv, full_curve="--curve" in sys.argv):
         print(f"{r['figure']:<70} {r['value']:>10.4f} {r['unit']:<14} {r['target'] or ''}")
