@@ -124,14 +124,3 @@ def _vector_update(pid, vector):
     from qdrant_client import models
 
     return models.PointVectors(id=pid, vector=vector)
-
-
-def test_a_catalog_without_the_audit_tables_gets_one_clear_error(store):
-    from vidvec.errors import VidvecError
-
-    class OldCatalog:  # e.g. a warehouse implementation that predates recall_audits
-        def count(self):
-            return 0
-
-    with pytest.raises(VidvecError, match=r"OldCatalog does not implement \['iter_embeddings'"):
-        run_audit(OldCatalog(), store, "videos", at=AT)
