@@ -212,12 +212,14 @@ def test_audit_reads_equal_duckdb(bq_catalog, sample_slice, tmp_path):
         counts = bq_catalog.embedded_language_counts("m1")
         assert counts == duck.embedded_language_counts("m1") and sum(counts.values()) == len(public)
         assert bq_catalog.embedded_language_counts("m2") == duck.embedded_language_counts("m2")
+        lang = next(iter(counts))
+        assert bq_catalog.sample_ids(lang, 0, 1, "m1") == duck.sample_ids(lang, 0, 1, "m1") == []
         for lang in counts:
-            for seed in (0, 1, 7):
+            for seed in (0, 7):
                 # the full seeded order, and what both engines must draw from it
                 order = sorted((vid for vid, v in public.items() if v.language == lang),
                                key=lambda vid: (fingerprint(vid + str(seed)), vid))
-                for n in (0, 3, 100):
+                for n in (3, 100):
                     assert bq_catalog.sample_ids(lang, n, seed, "m1") == duck.sample_ids(lang, n, seed, "m1") \
                         == order[:n]
 
