@@ -12,6 +12,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # A French football debrief, Cristiano Ronaldo's goals in Japanese, Apple's iPad
 # Pro in Portuguese, a Galaxy Note unboxing in Korean.
 DEMO_VIDEOS := ZKZM40f8d2Q 4BZb9VAmTmo _rC8MFgeMhI HQjtBOdG_fQ
+# Queries the demo's recall audit draws (local mode answers each in ~0.1-0.5 s).
+AUDIT_SAMPLE ?= 100
+# The collection behind videos__next, from `vidvec collections --json`.
+export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
 .PHONY: venv airflow-setup demo test lint bench clean bq-emulator
 
@@ -37,6 +41,13 @@ demo: airflow-setup
 	vidvec catalog load include/data/videos.csv.gz
 	airflow dags test vidvec_full_rebuild 2>&1 | tee $(VIDVEC_HOME)/rebuild.log | grep -E "rows/s|finished in|Marking run|ERROR" || true
 	grep -q "state=success" $(VIDVEC_HOME)/rebuild.log || (tail -50 $(VIDVEC_HOME)/rebuild.log; exit 1)
+	airflow dags test vidvec_recall_audit -c '{"target": "videos__next", "sample": $(AUDIT_SAMPLE)}' 2>&1 \
+	  | tee $(VIDVEC_HOME)/audit.log | grep -E "audit report:|recall audit .* failed|Marking run|ERROR" || true
+	grep -q "state=success" $(VIDVEC_HOME)/audit.log || (tail -50 $(VIDVEC_HOME)/audit.log; exit 1)
+	NEXT=$$(vidvec collections --json | python -c "$$NEXT_OF"); \
+	  airflow dags test vidvec_promote -c "{\"collection\": \"$$NEXT\"}" 2>&1 \
+	  | tee $(VIDVEC_HOME)/promote.log | grep -E "refused|Marking run|ERROR" || true
+	grep -q "state=success" $(VIDVEC_HOME)/promote.log || (tail -50 $(VIDVEC_HOME)/promote.log; exit 1)
 	vidvec collections
 	@for v in $(DEMO_VIDEOS); do echo; vidvec similar $$v --k 6; done
 	@echo; vidvec similar ZKZM40f8d2Q --k 3 --language fr

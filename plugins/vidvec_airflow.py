@@ -41,6 +41,16 @@ def stores():
         yield settings, catalog, store
 
 
+def triggered_extra(context, asset: Asset, key: str):
+    """`key` from the newest triggering event of asset; None for manual or timed runs."""
+    events = context.get("triggering_asset_events") or {}
+    try:
+        found = list(events[asset])
+    except KeyError:
+        return None
+    return (found[-1].extra or {}).get(key) if found else None
+
+
 def _gcp_credentials(settings):
     """BigQueryHook's credentials when VIDVEC_GCP_CONN_ID names a connection (else ADC / emulator)."""
     conn_id = os.environ.get("VIDVEC_GCP_CONN_ID")

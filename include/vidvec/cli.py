@@ -14,6 +14,8 @@ from vidvec.errors import VidvecError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
 app.add_typer(catalog_app, name="catalog")
+events_app = typer.Typer(no_args_is_help=True, help="Catalog events for the streaming sidecar.")
+app.add_typer(events_app, name="events")
 
 
 def _settings():
@@ -24,13 +26,17 @@ def _settings():
 
 @catalog_app.command("load")
 def catalog_load(csv_path: Annotated[Path, typer.Argument(help="CSV(.gz) in the catalog schema")],
-                 batch: int = typer.Option(2000, min=1, help="rows per write")) -> None:
+                 batch: int = typer.Option(2000, min=1, help="rows per write"),
+                 events: bool = typer.Option(True, help="publish an event per changed row for the sidecar")) -> None:
     """Upsert catalog rows; bad rows are reported with their line and reason."""
+    from contextlib import nullcontext
+
     from vidvec.catalog.factory import open_catalog
     from vidvec.catalog.loader import BadRow, read_csv
 
     loaded, bad, pending = 0, 0, []
-    with open_catalog(_settings()) as catalog:
+    settings = _settings()
+    with open_catalog(settings) as catalog, (_publisher(settings) if events else nullcontext()) as publish:
         for item in read_csv(csv_path):
             if isinstance(item, BadRow):
                 bad += 1
@@ -38,11 +44,83 @@ def catalog_load(csv_path: Annotated[Path, typer.Argument(help="CSV(.gz) in the 
                 continue
             pending.append(item)
             if len(pending) >= batch:
-                loaded += catalog.upsert_videos(pending)
+                loaded += _upsert(catalog, pending, publish)
                 pending = []
-        loaded += catalog.upsert_videos(pending)
+        loaded += _upsert(catalog, pending, publish)
         total = catalog.count(statuses=("public", "private", "deleted"))
     typer.echo(f"loaded {loaded} rows, {bad} bad; catalog holds {total} videos")
+
+
+def _publisher(settings):
+    from vidvec.stream.publish import open_publisher
+    from vidvec.stream.settings import load_sidecar_settings
+
+    return open_publisher(settings, load_sidecar_settings())
+
+
+def _upsert(catalog, rows, publish) -> int:
+    """Upsert rows, then publish an event for each row whose version or status changed."""
+    from vidvec.stream.publish import catalog_events
+
+    before = catalog.get_videos(v.video_id for v in rows) if publish else {}
+    loaded = catalog.upsert_videos(rows)
+    if publish:
+        publish(catalog_events(before, rows))
+    return loaded
+
+
+@events_app.command("publish")
+def events_publish(
+        file: Annotated[Path | None, typer.Argument(help="JSONL, one event per line ('-' = stdin)")] = None,
+        video_id: Annotated[str | None, typer.Option(help="one event for this video")] = None,
+        op: Annotated[str, typer.Option(help="upsert | delete")] = "upsert",
+        updated_at: Annotated[str | None, typer.Option(help="ISO-8601 version; default now")] = None,
+        title: Annotated[str | None, typer.Option(help="makes the event self-contained")] = None) -> None:
+    """Validate events and publish them to the sidecar's source (local log or Pub/Sub topic)."""
+    from datetime import datetime, timezone
+
+    from vidvec.core.events import BadEvent, parse_event
+
+    if (file is None) == (video_id is None):
+        raise VidvecError("give a JSONL file or --video-id (one of them)")
+    if file is not None:
+        lines = (sys.stdin.buffer if str(file) == "-" else _open_binary(file)).read().splitlines()
+    else:
+        body = {"video_id": video_id, "op": op,
+                "updated_at": updated_at or datetime.now(timezone.utc).isoformat()}
+        lines = [json.dumps(body | ({"title": title} if title is not None else {})).encode()]
+    now, good, bad = datetime.now(timezone.utc), [], 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            parse_event(line, now)
+            good.append(line)
+        except BadEvent as exc:
+            bad += 1
+            typer.echo(f"{file or 'event'}:{number}: {exc}", err=True)
+    with _publisher(_settings()) as publish:
+        published = publish(good)
+    typer.echo(f"published {published} events, {bad} bad")
+    if bad and not good:
+        raise VidvecError("nothing valid to publish")
+
+
+def _open_binary(path: Path):
+    if not path.exists():
+        raise VidvecError(f"no such file: {path}")
+    return open(path, "rb")
+
+
+@app.command()
+def sidecar(drain: Annotated[bool, typer.Option("--drain", help="process the backlog, then exit")] = False) -> None:
+    """The streaming sidecar: catalog events -> Qdrant writes (settings: VIDVEC_SIDECAR_*)."""
+    from vidvec.stream.runner import configure_logging, run_sidecar
+    from vidvec.stream.settings import load_sidecar_settings
+
+    configure_logging()
+    sc = load_sidecar_settings()
+    run_sidecar(_settings(), sc.model_copy(update={"drain": True}) if drain else sc)
 
 
 @app.command()
@@ -93,6 +171,105 @@ def collections(as_json: Annotated[bool, typer.Option("--json", help="print JSON
         aliases = ", ".join(s.aliases) or "-"
         meta = " ".join(f"{k}={v}" for k, v in sorted(s.metadata.items()))
         typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}\n    {meta}")
+
+
+def _thresholds(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise VidvecError(f"--threshold wants NAME=VALUE, got {pair!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise VidvecError(f"--threshold {name}: {value!r} is not a number") from None
+    return out
+
+
+@app.command()
+def audit(target: Annotated[str, typer.Argument(help="alias or collection to audit")],
+          k: Annotated[int, typer.Option(min=1, max=100, help="neighbours per query")] = 10,
+          sample: Annotated[int, typer.Option(min=1, max=100_000, help="queries, stratified by language")] = 400,
+          seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+          threshold: Annotated[list[str] | None, typer.Option(
+              help="NAME=VALUE, e.g. min_recall=0.9 (see AuditThresholds)")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Recall@k of TARGET against exact kNN, coverage and staleness; exit 1 if it fails."""
+    from datetime import datetime, timezone
+
+    from vidvec.audit import run_audit
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.core.recall import AuditThresholds
+    from vidvec.report import write_report
+    from vidvec.store import open_store
+
+    settings = _settings()
+    limits = AuditThresholds.parse(_thresholds(threshold or []))
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        result = run_audit(catalog, store, target, at=datetime.now(timezone.utc), k=k, sample=sample,
+                           seed=seed, thresholds=limits)
+    write_report(result, settings.home / "reports")
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), default=str))
+    else:
+        overall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
+        typer.echo(f"{result.audit_id}: {'PASSED' if result.passed else 'FAILED'} ({result.engine})\n"
+                   f"  recall@{k} {overall.get(False) or 0:.3f} unfiltered, {overall.get(True) or 0:.3f} "
+                   f"filtered; coverage {result.coverage:.4f}; staleness {result.staleness:.4f}; "
+                   f"mismatch {result.mismatch:.4f}")
+        for failure in result.failures:
+            typer.echo(f"  failed: {failure}")
+        typer.echo(f"  report: {result.report}")
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def promote(collection: Annotated[str, typer.Argument(help="collection (or an alias naming it) to promote")],
+            alias: Annotated[str | None, typer.Option(help="alias to move; default the live alias")] = None,
+            force_gate: Annotated[list[str] | None, typer.Option(
+                help="promote despite this gate (ready, count, audit, family); repeatable")] = None,
+            max_audit_age_hours: Annotated[float, typer.Option(help="newest passing audit max age")] = 24,
+            count_tolerance: Annotated[float, typer.Option(help="allowed |points - catalog| / catalog")] = 0.001,
+            ) -> None:
+    """Move ALIAS to COLLECTION if every gate holds; a refusal exits 2 and names every failed gate."""
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.core.gates import GatePolicy
+    from vidvec.promote import promote as promote_collection
+    from vidvec.promote import writer_family
+    from vidvec.store import open_store
+
+    settings = _settings()
+    policy = GatePolicy.parse({"max_audit_age_hours": max_audit_age_hours, "count_tolerance": count_tolerance})
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        done = promote_collection(catalog, store, store.resolve(collection), alias=alias or settings.live_alias,
+                                  at=datetime.now(timezone.utc), actor="cli",
+                                  family=writer_family(settings.embedder), policy=policy,
+                                  force=tuple(force_gate or ()))
+    if done is None:
+        typer.echo(f"{alias or settings.live_alias} already points at {collection}: nothing to do")
+        return
+    forced = f" (forced: {', '.join(done.forced)})" if done.forced else ""
+    typer.echo(f"{done.alias} -> {done.collection} (previous: {done.previous or '-'}){forced}")
+
+
+@app.command()
+def rollback(alias: Annotated[str | None, typer.Option(help="alias to roll back; default the live alias")] = None,
+             ) -> None:
+    """Point ALIAS back at the target before its newest recorded move."""
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.promote import rollback as rollback_alias
+    from vidvec.store import open_store
+
+    settings = _settings()
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        done = rollback_alias(catalog, store, alias=alias or settings.live_alias,
+                              at=datetime.now(timezone.utc), actor="cli")
+    typer.echo(f"{done.alias} -> {done.collection} (rolled back from {done.previous})")
 
 
 @app.command()

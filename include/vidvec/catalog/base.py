@@ -55,6 +55,43 @@ class Promotion:
     forced: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    """One row of `recall_audits`: one audit of one collection, one slice."""
+
+    audit_id: str
+    collection: str
+    model_id: str
+    engine: str  # which engine answered: "qdrant-local exact" or "qdrant-server hnsw"
+    k: int
+    sample_size: int  # queries drawn for the whole audit
+    slice: str  # "overall" or "language=xx"
+    filtered: bool  # neighbours restricted to the query's language
+    queries: int  # queries in this slice with something to find
+    recall: float | None
+    coverage: float  # collection-wide figures, repeated on each row
+    staleness: float
+    mismatch: float
+    passed: bool  # this slice met its threshold
+    audit_passed: bool  # the whole audit passed
+    audited_at: datetime
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    audit_id: str
+    collection: str
+    model_id: str
+    engine: str
+    passed: bool
+    audited_at: datetime
+    recall: float | None  # overall, unfiltered
+    filtered_recall: float | None  # overall, language-filtered
+    coverage: float
+    staleness: float
+
+
 class Catalog(Protocol):
     """Catalog reads (source of truth) and the warehouse tables vidvec owns."""
 
@@ -87,5 +124,29 @@ class Catalog(Protocol):
     def record_promotion(self, promotion: Promotion) -> None: ...
 
     def promotions(self, alias: str | None = None, limit: int = 100) -> list[Promotion]: ...
+
+    def iter_embeddings(self, model_id: str, batch_size: int = 4096,
+                        statuses: tuple[str, ...] = ("public",)
+                        ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+        """(video_ids, catalog languages, float32 vectors) of a model's stored
+        embeddings of videos with these statuses, in chunks of batch_size (the last
+        shorter), in no promised order; memory bounded by batch_size."""
+        ...
+
+    def embedded_language_counts(self, model_id: str) -> dict[str, int]:
+        """Public videos with a stored embedding of this model, per catalog language."""
+        ...
+
+    def sample_ids(self, language: str, n: int, seed: int, model_id: str) -> list[str]:
+        """A seeded uniform sample of public videos of one language with a stored embedding."""
+        ...
+
+    def record_audit(self, rows: Iterable[AuditRow]) -> int: ...
+
+    def audits(self, collection: str | None = None, limit: int = 50) -> list[AuditSummary]:
+        """Newest first."""
+        ...
+
+    def audit_rows(self, audit_id: str) -> list[AuditRow]: ...
 
     def close(self) -> None: ...

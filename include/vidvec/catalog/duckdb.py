@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vidvec.catalog.base import Promotion, StoredEmbedding, fingerprint
+from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, fingerprint
 from vidvec.core.types import Video
 from vidvec.errors import VidvecError
 
@@ -51,7 +51,29 @@ CREATE TABLE IF NOT EXISTS promotions (
     forced      VARCHAR[] NOT NULL DEFAULT [],
     PRIMARY KEY (alias, promoted_at)
 );
+CREATE TABLE IF NOT EXISTS recall_audits (
+    audit_id     VARCHAR NOT NULL,
+    collection   VARCHAR NOT NULL,
+    model_id     VARCHAR NOT NULL,
+    engine       VARCHAR NOT NULL,  -- which engine answered the served queries
+    k            INTEGER NOT NULL,
+    sample_size  INTEGER NOT NULL,
+    slice        VARCHAR NOT NULL,  -- overall | language=xx
+    filtered     BOOLEAN NOT NULL,
+    queries      INTEGER NOT NULL,
+    recall       DOUBLE,
+    coverage     DOUBLE NOT NULL,
+    staleness    DOUBLE NOT NULL,
+    mismatch     DOUBLE NOT NULL,
+    passed       BOOLEAN NOT NULL,
+    audit_passed BOOLEAN NOT NULL,
+    audited_at   TIMESTAMPTZ NOT NULL,
+    seed         BIGINT NOT NULL,
+    PRIMARY KEY (audit_id, slice, filtered)
+);
 """
+_AUDIT_COLUMNS = ("audit_id, collection, model_id, engine, k, sample_size, slice, filtered, queries, recall, "
+                  "coverage, staleness, mismatch, passed, audit_passed, audited_at, seed")
 _COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
             "category, status, published_at, updated_at")
 
@@ -78,6 +100,9 @@ class DuckDBCatalog:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path, read_only=read_only)
         self.con.execute("SET TimeZone='UTC'")
+        # BigQuery's FARM_FINGERPRINT, so seeded samples pick the same ids in both engines.
+        self.con.create_function("farm_fingerprint", _farm_fingerprint, ["VARCHAR"], "BIGINT",
+                                 type="arrow", side_effects=False)
         if not read_only:
             self.con.execute(SCHEMA)
 
@@ -219,6 +244,70 @@ class DuckDBCatalog:
             "WHERE $alias IS NULL OR alias = $alias ORDER BY promoted_at DESC LIMIT $limit",
             {"alias": alias, "limit": limit}).fetchall()
         return [Promotion(r[0], r[1], r[2], r[3], r[4], tuple(r[5])) for r in rows]
+
+    # -- warehouse: recall_audits (and what the audit reads) -----------------
+    def iter_embeddings(self, model_id: str, batch_size: int = 4096,
+                        statuses: tuple[str, ...] = ("public",)
+                        ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+        cur = self.con.cursor()  # a partly read result blocks its connection
+        try:
+            reader = cur.sql(
+                "SELECT e.video_id, v.language, e.vector FROM video_embeddings e JOIN videos v USING (video_id) "
+                "WHERE e.model_id = $model AND list_contains($statuses, v.status) ORDER BY e.video_id",
+                params={"model": model_id, "statuses": list(statuses)}).to_arrow_reader(batch_size)
+            for batch in reader:
+                vectors = batch.column("vector")
+                yield (batch.column("video_id").to_pylist(), batch.column("language").to_pylist(),
+                       vectors.flatten().to_numpy().astype(np.float32).reshape(len(vectors), -1))
+        finally:
+            cur.close()
+
+    def embedded_language_counts(self, model_id: str) -> dict[str, int]:
+        rows = self.con.execute(
+            "SELECT v.language, count(*) FROM video_embeddings e JOIN videos v USING (video_id) "
+            "WHERE e.model_id = $model AND v.status = 'public' GROUP BY 1", {"model": model_id}).fetchall()
+        return dict(rows)
+
+    def sample_ids(self, language: str, n: int, seed: int, model_id: str) -> list[str]:
+        # Ordering by a seeded hash of the id is a uniform sample; with farmhash it
+        # is the one BigQuery draws (FARM_FINGERPRINT(CONCAT(video_id, seed))).
+        rows = self.con.execute(
+            "SELECT e.video_id FROM video_embeddings e JOIN videos v USING (video_id) "
+            "WHERE e.model_id = $model AND v.status = 'public' AND v.language = $lang "
+            "ORDER BY farm_fingerprint(e.video_id || $seed), e.video_id LIMIT $n",
+            {"model": model_id, "lang": language, "seed": str(int(seed)), "n": max(int(n), 0)}).fetchall()
+        return [r[0] for r in rows]
+
+    def record_audit(self, rows: Iterable[AuditRow]) -> int:
+        """Upsert by (audit_id, slice, filtered): a retried audit task converges."""
+        rows = list(rows)
+        for r in rows:
+            self.con.execute(f"INSERT OR REPLACE INTO recall_audits ({_AUDIT_COLUMNS}) VALUES "
+                             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                             [r.audit_id, r.collection, r.model_id, r.engine, r.k, r.sample_size, r.slice,
+                              r.filtered, r.queries, r.recall, r.coverage, r.staleness, r.mismatch, r.passed,
+                              r.audit_passed, r.audited_at, r.seed])
+        return len(rows)
+
+    def audits(self, collection: str | None = None, limit: int = 50) -> list[AuditSummary]:
+        rows = self.con.execute(
+            "SELECT audit_id, any_value(collection), any_value(model_id), any_value(engine), "
+            "bool_and(audit_passed), max(audited_at), "
+            "max(recall) FILTER (WHERE slice = 'overall' AND NOT filtered), "
+            "max(recall) FILTER (WHERE slice = 'overall' AND filtered), max(coverage), max(staleness) "
+            "FROM recall_audits WHERE $c IS NULL OR collection = $c "
+            "GROUP BY audit_id ORDER BY max(audited_at) DESC, audit_id DESC LIMIT $limit",
+            {"c": collection, "limit": limit}).fetchall()
+        return [AuditSummary(*r) for r in rows]
+
+    def audit_rows(self, audit_id: str) -> list[AuditRow]:
+        rows = self.con.execute(f"SELECT {_AUDIT_COLUMNS} FROM recall_audits WHERE audit_id = $id "
+                                "ORDER BY filtered, slice", {"id": audit_id}).fetchall()
+        return [AuditRow(*r) for r in rows]
+
+
+def _farm_fingerprint(ids: pa.Array) -> pa.Array:
+    return pa.array([None if i is None else fingerprint(i) for i in ids.to_pylist()], type=pa.int64())
 
 
 def _check_shard(shard: int, n_shards: int) -> None:

@@ -1,0 +1,244 @@
+"""The recall audit: what a collection really serves against exact kNN.
+
+For a language-stratified sample of public videos, the top-k the collection
+serves (queried as production queries it: `VectorStore.similar`, status
+public, the video itself excluded; with the language filter for the filtered
+slice) is compared with the exact top-k over the warehouse's stored embeddings
+of the collection's model, over the same candidates (public catalog videos,
+not the query, same language when filtered). A full scan of the collection's
+payloads against the catalog gives coverage, staleness and payload mismatches.
+
+Which engine answered is part of every result: qdrant-client local mode is
+exact brute force, so there the ANN part of recall is 1.0 by construction and
+recall below 1.0 means the collection's content is wrong (missing, stale or
+foreign vectors, wrong payload), not the index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from vidvec.catalog.base import AuditRow, Catalog
+from vidvec.core.knn import RunningTopK
+from vidvec.core.recall import (
+    OVERALL,
+    AuditThresholds,
+    SliceResult,
+    allocate,
+    audit_failures,
+    language_slice,
+    mean,
+    query_recall,
+    slice_failures,
+)
+from vidvec.core.types import to_micros
+from vidvec.errors import NotFound, VidvecError
+from vidvec.store.qdrant import VectorStore
+
+log = logging.getLogger(__name__)
+ENGINE_LOCAL = "qdrant-local exact"
+ENGINE_SERVER = "qdrant-server hnsw"
+
+
+@dataclass
+class Query:
+    video_id: str
+    language: str
+    vector: np.ndarray  # the stored (true) embedding, L2-normalised
+    exact: dict = field(default_factory=dict)  # filtered -> (ids, scores, n_candidates)
+    served: dict = field(default_factory=dict)  # filtered -> [video ids] or None (not served)
+    recall: dict = field(default_factory=dict)  # filtered -> float | None
+
+
+@dataclass
+class AuditResult:
+    audit_id: str
+    target: str
+    collection: str
+    model_id: str
+    engine: str
+    k: int
+    sample_size: int
+    seed: int
+    audited_at: datetime
+    slices: list[SliceResult]
+    coverage: float
+    staleness: float
+    mismatch: float
+    counts: dict
+    failures: list[str]
+    passed: bool
+    thresholds: dict = field(default_factory=dict)
+    report: str | None = None  # the Markdown report's path
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["audited_at"] = self.audited_at.isoformat()
+        return out
+
+
+def audit_id_for(collection: str, at: datetime) -> str:
+    return f"{at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{collection}"
+
+
+def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime, k: int = 10,
+              sample: int = 400, seed: int = 0, thresholds: AuditThresholds | None = None) -> AuditResult:
+    """Audit an alias or collection; rows go to `recall_audits`. Raises nothing on a failed audit."""
+    if not 1 <= k <= 100:
+        raise VidvecError(f"k must be in 1..100, got {k}")
+    if not 1 <= sample <= 100_000:
+        raise VidvecError(f"sample must be in 1..100000, got {sample}")
+    thresholds = thresholds or AuditThresholds()
+    collection = store.resolve(target)
+    model_id = store.metadata(collection).get("model_id")
+    if not model_id:
+        raise VidvecError(f"{collection} has no model_id in its metadata: not a vidvec collection")
+    counts = scan_payloads(catalog, store, collection, model_id)
+    queries = draw_sample(catalog, model_id, sample, seed)
+    exact_neighbours(catalog, model_id, queries, k)
+    served_neighbours(store, collection, queries, k)
+    score_queries(catalog, model_id, queries, k)
+    slices = summarise(queries)
+    coverage = counts["covered"] / counts["catalog_public"] if counts["catalog_public"] else 1.0
+    staleness = counts["stale"] / counts["public_points"] if counts["public_points"] else 0.0
+    mismatch = counts["mismatched"] / counts["public_points"] if counts["public_points"] else 0.0
+    failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds)
+    result = AuditResult(audit_id_for(collection, at), target, collection, model_id,
+                         ENGINE_LOCAL if store.embedded else ENGINE_SERVER, k, len(queries), seed, at,
+                         slices, coverage, staleness, mismatch, counts, failures, not failures,
+                         thresholds.model_dump())
+    catalog.record_audit(audit_rows(result, thresholds))
+    log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
+    return result
+
+
+def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str) -> dict:
+    """Coverage, staleness and payload agreement of every point against the catalog."""
+    c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0,
+                model_mismatch=0, not_public_in_catalog=0)
+    for batch in store.scroll(collection, batch=1000):
+        public = [(vid, body) for vid, body, _ in batch if body.get("status") == "public"]
+        rows = catalog.get_videos(vid for vid, _ in public)
+        for vid, body in public:
+            c["public_points"] += 1
+            video = rows.get(vid)
+            live = video is not None and video.status == "public"
+            c["covered"] += live
+            c["stale"] += video is not None and body.get("updated_at", 0) < to_micros(video.updated_at)
+            wrong = {"not_public_in_catalog": not live,
+                     "language_mismatch": video is not None and body.get("language") != video.language,
+                     "model_mismatch": body.get("model_id") != model_id}
+            c.update({key: 1 for key, bad in wrong.items() if bad})
+            c["mismatched"] += any(wrong.values())
+    c["catalog_public"] = catalog.count()
+    return dict(c)
+
+
+def draw_sample(catalog: Catalog, model_id: str, size: int, seed: int) -> list[Query]:
+    """Public videos with a stored embedding, stratified by catalog language."""
+    plan = allocate(catalog.embedded_language_counts(model_id), size)
+    chosen = [(vid, lang) for lang, n in sorted(plan.items()) for vid in catalog.sample_ids(lang, n, seed, model_id)]
+    stored = catalog.get_embeddings([vid for vid, _ in chosen], model_id)
+    return [Query(vid, lang, _unit(stored[vid].vector[None, :])[0]) for vid, lang in chosen]
+
+
+def exact_neighbours(catalog: Catalog, model_id: str, queries: list[Query], k: int,
+                     batch_size: int = 8192) -> None:
+    """Exact top-k, unfiltered and per language, in one streaming pass over stored embeddings."""
+    if not queries:
+        return
+    vectors = np.stack([q.vector for q in queries])
+    by_lang: dict[str, list[int]] = {}
+    for i, q in enumerate(queries):
+        by_lang.setdefault(q.language, []).append(i)
+    # k + 1: the query itself is a candidate of its own search and is dropped after
+    overall = RunningTopK(vectors, k + 1)
+    per_lang = {lang: RunningTopK(vectors[idx], k + 1) for lang, idx in by_lang.items()}
+    names: dict[int, str] = {}
+    sizes: Counter = Counter()
+    for ids, langs, chunk in catalog.iter_embeddings(model_id, batch_size):
+        start = overall.seen
+        chunk, langs = _unit(chunk), np.asarray(langs, dtype=object)
+        overall.push(chunk)
+        sizes[None] += len(ids)
+        for lang, topk in per_lang.items():
+            cols = np.flatnonzero(langs == lang)
+            topk.push(chunk[cols], ids=start + cols)
+            sizes[lang] += len(cols)
+        names.update((start + i, vid) for i, vid in enumerate(ids))
+        winners = set(np.unique(overall.ids).tolist())
+        for topk in per_lang.values():
+            winners.update(np.unique(topk.ids).tolist())
+        names = {i: vid for i, vid in names.items() if i in winners}  # bounded by queries x k
+    _store_exact(queries, list(range(len(queries))), overall.result(), names, False, sizes[None], k)
+    for lang, idx in by_lang.items():
+        _store_exact(queries, idx, per_lang[lang].result(), names, True, sizes[lang], k)
+
+
+def _store_exact(queries: list[Query], idx: list[int], result: tuple[np.ndarray, np.ndarray],
+                 names: dict[int, str], filtered: bool, n_candidates: int, k: int) -> None:
+    scores, ids = result
+    for row, i in enumerate(idx):
+        q = queries[i]
+        pairs = [(names[j], float(s)) for j, s in zip(ids[row], scores[row], strict=True)
+                 if j >= 0 and names[j] != q.video_id][:k]
+        q.exact[filtered] = ([p[0] for p in pairs], [p[1] for p in pairs], n_candidates - 1)
+
+
+def served_neighbours(store: VectorStore, collection: str, queries: list[Query], k: int) -> None:
+    """What users get: `similar` exactly as the API calls it; None when the video is not served."""
+    for q in queries:
+        for filtered in (False, True):
+            try:
+                hits = store.similar(collection, q.video_id, k, language=q.language if filtered else None)
+                q.served[filtered] = [h.video_id for h in hits]
+            except NotFound:
+                q.served[filtered] = None
+
+
+def score_queries(catalog: Catalog, model_id: str, queries: list[Query], k: int) -> None:
+    """Recall of each query, each served neighbour scored by its true (stored) vector."""
+    served_ids = {vid for q in queries for hits in q.served.values() if hits for vid in hits}
+    truth = catalog.get_embeddings(served_ids, model_id)
+    videos = catalog.get_videos(served_ids)
+    unit = {vid: _unit(e.vector[None, :])[0] for vid, e in truth.items()}
+    for q in queries:
+        for filtered, (_, scores, n_candidates) in q.exact.items():
+            kth = scores[-1] if scores else None
+            hits = q.served.get(filtered) or []
+            true = [float(q.vector @ unit[vid]) if _valid(videos.get(vid), vid in unit, q, filtered) else None
+                    for vid in hits]
+            q.recall[filtered] = query_recall(true, kth, n_candidates, k)
+
+
+def _valid(video, has_vector: bool, q: Query, filtered: bool) -> bool:
+    return (has_vector and video is not None and video.status == "public" and video.video_id != q.video_id
+            and (not filtered or video.language == q.language))
+
+
+def summarise(queries: list[Query]) -> list[SliceResult]:
+    out = []
+    for filtered in (False, True):
+        for name, members in [(OVERALL, queries)] + [
+                (language_slice(lang), [q for q in queries if q.language == lang])
+                for lang in sorted({q.language for q in queries})]:
+            values = [q.recall.get(filtered) for q in members]
+            out.append(SliceResult(name, filtered, sum(v is not None for v in values), mean(values)))
+    return out
+
+
+def audit_rows(r: AuditResult, thresholds: AuditThresholds) -> list[AuditRow]:
+    return [AuditRow(r.audit_id, r.collection, r.model_id, r.engine, r.k, r.sample_size, s.slice, s.filtered,
+                     s.queries, s.recall, r.coverage, r.staleness, r.mismatch,
+                     not slice_failures(s, r.k, thresholds), r.passed, r.audited_at, r.seed)
+            for s in r.slices]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)

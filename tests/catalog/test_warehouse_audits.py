@@ -1,0 +1,55 @@
+"""What the audit reads from and writes to the DuckDB warehouse."""
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from vidvec.catalog.base import AuditRow, StoredEmbedding
+
+NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
+
+
+def test_iter_embeddings_streams_public_videos_of_one_model_in_chunks(catalog, sample_slice):
+    videos = [replace(v, status="deleted") if i % 5 == 0 else v for i, v in enumerate(sample_slice)]
+    catalog.upsert_videos(videos)
+    rng = np.random.default_rng(0)
+    vectors = {v.video_id: rng.standard_normal(512).astype(np.float32) for v in videos}
+    catalog.put_embeddings(StoredEmbedding(v.video_id, "m1", "h", vectors[v.video_id], NOW, NOW) for v in videos)
+    catalog.put_embeddings([StoredEmbedding(videos[1].video_id, "m2", "h", vectors[videos[1].video_id], NOW, NOW)])
+    chunks = list(catalog.iter_embeddings("m1", batch_size=10))
+    assert [len(ids) for ids, _, _ in chunks][:-1] == [10] * (len(chunks) - 1)
+    public = {v.video_id: v for v in videos if v.status == "public"}
+    seen = [vid for ids, _, _ in chunks for vid in ids]
+    assert sorted(seen) == sorted(public)
+    for ids, langs, matrix in chunks:
+        assert matrix.dtype == np.float32 and matrix.shape == (len(ids), 512)
+        for vid, lang, row in zip(ids, langs, matrix, strict=True):
+            assert lang == public[vid].language
+            np.testing.assert_array_equal(row, vectors[vid])
+    counts = catalog.embedded_language_counts("m1")
+    assert sum(counts.values()) == len(public) and catalog.embedded_language_counts("m2") == {
+        videos[1].language: 1}
+    lang = max(counts, key=counts.get)
+    sample = catalog.sample_ids(lang, 3, 7, "m1")
+    assert len(sample) == 3 and all(public[v].language == lang for v in sample)
+    assert catalog.sample_ids(lang, 3, 7, "m1") == sample  # seeded: reproducible
+    assert catalog.sample_ids(lang, 100, 7, "m1") != catalog.sample_ids(lang, 100, 8, "m1")
+
+
+def test_audit_rows_round_trip_and_summaries_newest_first(catalog):
+    row = AuditRow("a1", "c1", "m", "qdrant-local exact", 10, 50, "overall", False, 50, 1.0,
+                   1.0, 0.0, 0.0, True, True, NOW, 3)
+    rows = [row, replace(row, filtered=True, recall=0.97),
+            replace(row, slice="language=fr", queries=5, recall=0.8, passed=False)]
+    assert catalog.record_audit(rows) == 3
+    assert catalog.record_audit(rows) == 3  # a retry replaces, never duplicates
+    later = replace(row, audit_id="a2", audited_at=NOW + timedelta(hours=1), recall=0.5,
+                    coverage=0.9, passed=False, audit_passed=False)
+    catalog.record_audit([later, replace(row, audit_id="a3", collection="c2")])
+    assert sorted(catalog.audit_rows("a1"), key=lambda r: (r.filtered, r.slice)) == sorted(
+        rows, key=lambda r: (r.filtered, r.slice))
+    got = catalog.audits("c1")
+    assert [(a.audit_id, a.passed, a.recall, a.filtered_recall, a.coverage) for a in got] == [
+        ("a2", False, 0.5, None, 0.9), ("a1", True, 1.0, 0.97, 1.0)]
+    assert {a.collection for a in catalog.audits()} == {"c1", "c2"}

