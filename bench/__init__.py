@@ -1,1 +1,1 @@
-"""Benchmarks that print figures; each module exposes run(quick=False) -> list of rows."""
+"""Benchmarks that print figures (`make bench` = `python -m bench`); not part of the test run."""

@@ -71,10 +71,10 @@ class TimedEncoder:
         self.inner, self.seconds = inner, 0.0
         self.model_id, self.family, self.dim = inner.model_id, inner.family, inner.dim
 
-    def encode(self, texts):
+    def encode(self, texts, max_tokens=None):
         start = time.perf_counter()
         try:
-            return self.inner.encode(texts)
+            return self.inner.encode(texts, max_tokens=max_tokens)
         finally:
             self.seconds += time.perf_counter() - start
 

@@ -126,12 +126,27 @@ def _vector_update(pid, vector):
     return models.PointVectors(id=pid, vector=vector)
 
 
-def test_a_catalog_without_the_audit_tables_gets_one_clear_error(store):
-    from vidvec.errors import VidvecError
+@pytest.mark.slow
+def test_the_audit_runs_on_bigquery_with_the_same_result_as_on_duckdb(bq_settings, bq_catalog, sample_slice,
+                                                                      embedder, tmp_path):
+    """Built and audited on the BigQuery emulator, then audited again over a DuckDB copy of its warehouse."""
+    from vidvec.catalog.duckdb import DuckDBCatalog
+    from vidvec.embed.base import MUSE_V3_FAMILY
+    from vidvec.promote import gather_facts
+    from vidvec.store import open_store
 
-    class OldCatalog:  # e.g. a warehouse implementation that predates recall_audits
-        def count(self):
-            return 0
-
-    with pytest.raises(VidvecError, match=r"OldCatalog does not implement \['iter_embeddings'"):
-        run_audit(OldCatalog(), store, "videos", at=AT)
+    live = build_live(bq_settings, sample_slice, embedder)
+    with open_store(bq_settings) as store, DuckDBCatalog(tmp_path / "copy.duckdb") as duck:
+        store.delete_points(live, [v.video_id for v in every_fourth(sample_slice)])  # something to find
+        ids = [v.video_id for v in sample_slice]
+        duck.upsert_videos(bq_catalog.get_videos(ids).values())
+        duck.put_embeddings(bq_catalog.get_embeddings(ids, embedder.model_id).values())
+        on_bq = run_audit(bq_catalog, store, "videos", at=AT, k=5, sample=24, seed=3)
+        on_duck = run_audit(duck, store, "videos", at=AT, k=5, sample=24, seed=3)
+        assert on_bq.sample_size == 24 and on_bq.coverage == pytest.approx(48 / 64) and not on_bq.passed
+        assert on_bq.to_dict() == on_duck.to_dict()  # same sample, neighbours, figures and failures
+        rows = bq_catalog.audit_rows(on_bq.audit_id)
+        assert rows == duck.audit_rows(on_bq.audit_id) and len(rows) == len(on_bq.slices)
+        assert bq_catalog.audits(live) == duck.audits(live)
+        facts = gather_facts(bq_catalog, store, live, MUSE_V3_FAMILY, AT)
+        assert facts.audit is not None and facts.audit.audit_id == on_bq.audit_id and not facts.audit.passed

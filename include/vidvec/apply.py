@@ -46,6 +46,7 @@ class Plan:
     """One collection's share of a batch before the encoder: texts, reusable vectors, what to encode."""
 
     recipe: str
+    max_tokens: int | None  # the recipe's token budget: pass it to the encoder
     videos: list[Video]  # public, the newest version of each
     stones: list[PointToWrite]  # private / deleted: tombstones, no vector
     texts: list[str]
@@ -61,8 +62,9 @@ def plan_embeddings(videos: list[Video], catalog: Catalog, embedder: Embedder, r
     With encode=False (reindex) a video without a matching stored vector is an
     error: reindex promises not to run the encoder.
     """
-    texts = [build_text(v, get_recipe(recipe)) for v in videos]
-    hashes = [text_hash(t) for t in texts]
+    spec = get_recipe(recipe)
+    texts = [build_text(v, spec) for v in videos]
+    hashes = [text_hash(t, spec) for t in texts]
     stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
     vectors: dict[int, np.ndarray] = {i: stored[v.video_id].vector for i, v in enumerate(videos)
                                       if v.video_id in stored and stored[v.video_id].text_hash == hashes[i]}
@@ -72,7 +74,12 @@ def plan_embeddings(videos: list[Video], catalog: Catalog, embedder: Embedder, r
         raise VidvecError(
             f"reindex: {len(todo)} of {len(videos)} videos have no stored {embedder.model_id!r} vector "
             f"for their current recipe {recipe!r} text (e.g. {sample}); run mode=reembed")
-    return Plan(recipe, videos, stones or [], texts, hashes, vectors, todo)
+    return Plan(recipe, spec.max_tokens, videos, stones or [], texts, hashes, vectors, todo)
+
+
+def encode_plan(plan: Plan, embedder: Embedder):
+    """The encoder on the plan's texts still to encode, within the recipe's token budget."""
+    return embedder.encode([plan.texts[i] for i in plan.todo], max_tokens=plan.max_tokens)
 
 
 def finish_embeddings(plan: Plan, fresh, catalog: Catalog, embedder: Embedder, now: datetime) -> Prepared:
@@ -99,7 +106,7 @@ def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, reci
     error: reindex promises not to run the encoder. Returns (points, texts encoded).
     """
     plan = plan_embeddings(videos, catalog, embedder, recipe, encode=encode)
-    prepared = finish_embeddings(plan, embedder.encode([plan.texts[i] for i in plan.todo]), catalog, embedder, now)
+    prepared = finish_embeddings(plan, encode_plan(plan, embedder), catalog, embedder, now)
     return prepared.points, len(plan.todo)
 
 
@@ -125,7 +132,7 @@ def prepare_videos(catalog: Catalog, embedder: Embedder, videos: list[Video], re
                    *, encode: bool = True) -> Prepared:
     """Everything before the store (catalog and encoder, never the store): plan, encode, finish."""
     plan = plan_videos(catalog, embedder, videos, recipe, encode=encode)
-    return finish_embeddings(plan, embedder.encode([plan.texts[i] for i in plan.todo]), catalog, embedder, now)
+    return finish_embeddings(plan, encode_plan(plan, embedder), catalog, embedder, now)
 
 
 def write_prepared(store: VectorStore, collection: str, prepared: Prepared, dim: int) -> None:

@@ -94,7 +94,6 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     if not 1 <= sample <= 100_000:
         raise VidvecError(f"sample must be in 1..100000, got {sample}")
     thresholds = thresholds or AuditThresholds()
-    require_audit_tables(catalog)
     collection = store.resolve(target)
     model_id = store.metadata(collection).get("model_id")
     if not model_id:
@@ -116,17 +115,6 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     catalog.record_audit(audit_rows(result, thresholds))
     log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
     return result
-
-
-AUDIT_METHODS = ("iter_embeddings", "embedded_language_counts", "sample_ids", "record_audit", "audits")
-
-
-def require_audit_tables(catalog: Catalog) -> None:
-    """One clear error for a catalog without the audit's warehouse calls (BigQuery, for now)."""
-    missing = [name for name in AUDIT_METHODS if not hasattr(catalog, name)]
-    if missing:
-        raise VidvecError(f"{type(catalog).__name__} does not implement {missing} yet: the recall audit "
-                          "and promotion gates run on the DuckDB warehouse only")
 
 
 def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str) -> dict:

@@ -43,9 +43,6 @@ def writer_family(embedder: str) -> str:
 
 def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: str,
                  now: datetime) -> PromotionFacts:
-    from vidvec.audit import require_audit_tables
-
-    require_audit_tables(catalog)
     meta = store.metadata(collection)
     audits = catalog.audits(collection, limit=1)
     audit = AuditFact(audits[0].audit_id, audits[0].passed, audits[0].audited_at) if audits else None

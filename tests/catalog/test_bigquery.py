@@ -172,3 +172,91 @@ def test_shard_counts_and_changes_since_equal_duckdb(bq_catalog, sample_slice, t
         changed = [[v.video_id for v in b] for b in bq_catalog.changes_since(NOW, batch_size=2)]
         assert changed == [[v.video_id for v in b] for b in duck.changes_since(NOW, batch_size=2)]
     assert changed == [[later[1].video_id, later[0].video_id], [later[2].video_id]]
+
+
+# -- the audit's warehouse calls: the same answers as DuckDB ---------------------------
+def audit_fixture(videos):
+    """Videos with some deleted / private, embeddings of m1 for all and of m2 for one."""
+    videos = [replace(v, status="deleted") if i % 7 == 0 else replace(v, status="private") if i % 11 == 5
+              else v for i, v in enumerate(videos)]
+    rng = np.random.default_rng(3)
+    rows = [StoredEmbedding(v.video_id, "m1", "h", rng.standard_normal(512).astype(np.float32), NOW, NOW)
+            for v in videos]
+    return videos, rows + [replace(rows[1], model_id="m2")]
+
+
+def embeddings_by_id(catalog, model_id, batch_size, **kw):
+    out, sizes = {}, []
+    for ids, langs, matrix in catalog.iter_embeddings(model_id, batch_size, **kw):
+        assert matrix.dtype == np.float32 and matrix.shape == (len(ids), 512)
+        sizes.append(len(ids))
+        out.update((vid, (lang, row.tobytes())) for vid, lang, row in zip(ids, langs, matrix, strict=True))
+    assert sizes[:-1] == [batch_size] * (len(sizes) - 1) and 0 < sizes[-1] <= batch_size
+    return out
+
+
+def test_audit_reads_equal_duckdb(bq_catalog, sample_slice, tmp_path):
+    videos, embeddings = audit_fixture(sample_slice)
+    bq_catalog.upsert_videos(videos)
+    bq_catalog.put_embeddings(embeddings)
+    public = {v.video_id: v for v in videos if v.status == "public"}
+    with DuckDBCatalog(tmp_path / "c.duckdb") as duck:
+        duck.upsert_videos(videos)
+        duck.put_embeddings(embeddings)
+        got = embeddings_by_id(bq_catalog, "m1", 10)
+        assert got == embeddings_by_id(duck, "m1", 10) and sorted(got) == sorted(public)
+        both = ("public", "private")
+        assert embeddings_by_id(bq_catalog, "m1", 7, statuses=both) == embeddings_by_id(duck, "m1", 7, statuses=both)
+        assert list(bq_catalog.iter_embeddings("nope")) == list(duck.iter_embeddings("nope")) == []
+
+        counts = bq_catalog.embedded_language_counts("m1")
+        assert counts == duck.embedded_language_counts("m1") and sum(counts.values()) == len(public)
+        assert bq_catalog.embedded_language_counts("m2") == duck.embedded_language_counts("m2")
+        lang = next(iter(counts))
+        assert bq_catalog.sample_ids(lang, 0, 1, "m1") == duck.sample_ids(lang, 0, 1, "m1") == []
+        for lang in counts:
+            for seed in (0, 7):
+                # the full seeded order, and what both engines must draw from it
+                order = sorted((vid for vid, v in public.items() if v.language == lang),
+                               key=lambda vid: (fingerprint(vid + str(seed)), vid))
+                for n in (3, 100):
+                    assert bq_catalog.sample_ids(lang, n, seed, "m1") == duck.sample_ids(lang, n, seed, "m1") \
+                        == order[:n]
+
+
+def test_iter_embeddings_streams_through_the_storage_read_api(bq_catalog, monkeypatch):
+    vec = np.linspace(-1, 1, 512, dtype=np.float32)
+    bq_catalog.upsert_videos([Video(f"s{i}", "t", language="fr", updated_at=NOW) for i in range(25)])
+    bq_catalog.put_embeddings([StoredEmbedding(f"s{i}", "m1", "h", vec * i, NOW, NOW) for i in range(25)])
+    sessions = []
+    real = bq_catalog.read_client.create_read_session
+    monkeypatch.setattr(bq_catalog.read_client, "create_read_session",
+                        lambda *a, **kw: sessions.append(1) or real(*a, **kw))
+    chunks = list(bq_catalog.iter_embeddings("m1", batch_size=10))
+    assert [len(ids) for ids, _, _ in chunks] == [10, 10, 5] and sessions
+    got = {vid: row for ids, _, m in chunks for vid, row in zip(ids, m, strict=True)}
+    np.testing.assert_array_equal(got["s3"], vec * 3)
+
+
+def test_audit_rows_merge_and_summaries_equal_duckdb(bq_catalog, tmp_path):
+    from vidvec.catalog.base import AuditRow
+
+    row = AuditRow("a1", "c1", "m", "qdrant-local exact", 10, 50, "overall", False, 50, 1.0,
+                   1.0, 0.0, 0.0, True, True, NOW, 3)
+    batches = [[row, replace(row, filtered=True, recall=0.97),
+                replace(row, slice="language=fr", queries=0, recall=None, passed=False)],
+               [replace(row, audit_id="a2", audited_at=NOW + timedelta(hours=1), recall=0.5, coverage=0.9,
+                        passed=False, audit_passed=False), replace(row, audit_id="a3", collection="c2")],
+               [replace(row, filtered=True, recall=0.95)]]  # a retry replaces its row, never duplicates
+    with DuckDBCatalog(tmp_path / "c.duckdb") as duck:
+        for batch in batches:  # one MERGE at a time: the emulator fails concurrent ones
+            assert bq_catalog.record_audit(batch) == duck.record_audit(batch) == len(batch)
+        a1 = bq_catalog.audit_rows("a1")
+        assert a1 == duck.audit_rows("a1") and len(a1) == 3
+        assert [(r.filtered, r.slice, r.recall) for r in a1] == [
+            (False, "language=fr", None), (False, "overall", 1.0), (True, "overall", 0.95)]
+        assert bq_catalog.audit_rows("none") == duck.audit_rows("none") == []
+        for kw in ({}, {"collection": "c1"}, {"collection": "c2"}, {"limit": 1}, {"collection": "x"}):
+            assert bq_catalog.audits(**kw) == duck.audits(**kw), kw
+        assert [(a.audit_id, a.passed, a.recall, a.filtered_recall) for a in bq_catalog.audits("c1")] == [
+            ("a2", False, 0.5, None), ("a1", True, 1.0, 0.95)]

@@ -41,3 +41,18 @@ def test_text_hash_is_stable_and_sensitive():
 def test_unknown_recipe_is_a_clear_error():
     with pytest.raises(VidvecError, match="unknown text recipe"):
         get_recipe("v999")
+
+
+def test_recipes_choose_their_parts():
+    v = Video("abc", title="Title", description="Desc", tags=("a", "b"), updated_at=T)
+    assert build_text(v, get_recipe("titles-v1")) == "Title"
+    assert build_text(v, get_recipe("titles-tags-v1")) == "Title\na, b"
+    assert build_text(v, get_recipe("v2")) == build_text(v, get_recipe("v1"))
+
+
+def test_token_budget_is_part_of_the_text_hash():
+    v1, v2 = get_recipe("v1"), get_recipe("v2")
+    assert v2.max_tokens and v1.max_tokens is None
+    assert text_hash("same text", v1) == text_hash("same text")  # v1 hashes unchanged
+    assert text_hash("same text", v2) != text_hash("same text", v1)
+    assert text_hash("same text", v2) == text_hash("same text", v2)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import build_live, with_status
+from vidvec.core.recipe import DEFAULT_RECIPE
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
@@ -71,10 +72,10 @@ def test_rebuild_then_reindex_without_the_encoder(airflow_db, settings, sample_s
         assert body["model_id"].startswith("usem3-") and len(body["text_hash"]) == 32
     (event,) = rebuilt_events(run)
     assert event == {"collection": collection, "points": len(public), "encoded": len(public), "reused": 0,
-                     "model_id": meta["model_id"], "family": meta["family"], "recipe": "v1",
+                     "model_id": meta["model_id"], "family": meta["family"], "recipe": DEFAULT_RECIPE,
                      "t0": T0.isoformat(), "run_id": run.run_id, "mode": "reembed", "alias": "videos"}
 
-    def forbidden(self, texts):
+    def forbidden(self, texts, max_tokens=None):
         raise AssertionError(f"reindex called the encoder on {len(texts)} texts")
 
     monkeypatch.setattr(Usem3Embedder, "encode", forbidden)

@@ -129,7 +129,8 @@ class Catalog(Protocol):
                         statuses: tuple[str, ...] = ("public",)
                         ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
         """(video_ids, catalog languages, float32 vectors) of a model's stored
-        embeddings of videos with these statuses, in chunks; memory bounded by batch_size."""
+        embeddings of videos with these statuses, in chunks of batch_size (the last
+        shorter), in no promised order; memory bounded by batch_size."""
         ...
 
     def embedded_language_counts(self, model_id: str) -> dict[str, int]:

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 from google.cloud import bigquery as bq
 
-from vidvec.catalog.base import Promotion, StoredEmbedding, check_shard
-from vidvec.catalog.bigquery_schema import TABLES, array, merge_sql, rows_param, scalar
+from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard
+from vidvec.catalog.bigquery_schema import RECALL_AUDITS, TABLES, array, merge_sql, rows_param, scalar
 from vidvec.core.types import Video
 from vidvec.errors import VidvecError
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _PROJECT = re.compile(r"[a-z][a-z0-9.:-]{2,62}")
 _VIDEO_COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
                   "category, status, published_at, updated_at")
+_AUDIT_COLUMNS = ", ".join(f.name for f in RECALL_AUDITS)
 MERGE_CHUNK = 200  # rows per MERGE: keeps each request well under BigQuery's 10 MB
 
 
@@ -199,6 +201,91 @@ class BigQueryCatalog:
             [scalar("alias", alias, "STRING"), scalar("limit", limit)])
         return [Promotion(r["alias"], r["collection"], r["previous"], r["promoted_at"], r["actor"],
                           tuple(r["forced"] or ())) for r in rows]
+
+    # -- warehouse: recall_audits (and what the audit reads) -----------------------
+    def _embedded_public(self, select: str, where: str = "") -> str:
+        """SELECT over a model's embeddings joined to their videos (language NULL reads as '', as in DuckDB)."""
+        return (f"SELECT {select} FROM `{self.table('video_embeddings')}` e "
+                f"JOIN `{self.table('videos')}` v USING (video_id) WHERE e.model_id = @model {where}")
+
+    def iter_embeddings(self, model_id: str, batch_size: int = 4096,
+                        statuses: tuple[str, ...] = ("public",)
+                        ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+        """Stream in batch_size chunks (Storage Read API when given, else REST pages).
+
+        No ORDER BY, unlike DuckDB: sorting the whole embeddings table would run on
+        one BigQuery worker and pin the read to one stream; the audit's recall is
+        score-based, so the order of candidates does not change any result.
+        """
+        if batch_size < 1:
+            raise VidvecError(f"batch_size must be >= 1, got {batch_size}")
+        sql = self._embedded_public("e.video_id, IFNULL(v.language, '') AS language, e.vector",
+                                    "AND v.status IN UNNEST(@statuses)")
+        rows = self._query(sql, [scalar("model", model_id), array("statuses", statuses)])
+        batches = rows.to_arrow_iterable(bqstorage_client=self.read_client, max_queue_size=2)
+        for chunk in _rechunk(batches, batch_size):
+            vectors = chunk.column("vector").combine_chunks()
+            yield (chunk.column("video_id").to_pylist(), chunk.column("language").to_pylist(),
+                   vectors.flatten().to_numpy().astype(np.float32).reshape(len(vectors), -1))
+
+    def embedded_language_counts(self, model_id: str) -> dict[str, int]:
+        sql = self._embedded_public("IFNULL(v.language, '') AS language, COUNT(*) AS n",
+                                    "AND v.status = 'public' GROUP BY language")
+        return {r["language"]: r["n"] for r in self._query(sql, [scalar("model", model_id)])}
+
+    def sample_ids(self, language: str, n: int, seed: int, model_id: str) -> list[str]:
+        """The same ids as DuckDB for the same seed: both order by FARM_FINGERPRINT(video_id || seed)."""
+        sql = self._embedded_public(
+            "e.video_id", "AND v.status = 'public' AND IFNULL(v.language, '') = @lang "
+            "ORDER BY FARM_FINGERPRINT(CONCAT(e.video_id, @seed)), e.video_id LIMIT @n")
+        rows = self._query(sql, [scalar("model", model_id), scalar("lang", language),
+                                 scalar("seed", str(int(seed))), scalar("n", max(int(n), 0))])
+        return [r["video_id"] for r in rows]
+
+    def record_audit(self, rows: Iterable[AuditRow]) -> int:
+        """MERGE on (audit_id, slice, filtered): a retried audit task converges."""
+        return self._merge("recall_audits", [dict(zip(_AUDIT_COLUMNS.split(", "), _audit_values(r), strict=True))
+                                             for r in rows])
+
+    def audits(self, collection: str | None = None, limit: int = 50) -> list[AuditSummary]:
+        """Newest first, one summary per audit."""
+        rows = self._query(
+            "SELECT audit_id, ANY_VALUE(collection) AS collection, ANY_VALUE(model_id) AS model_id, "
+            "ANY_VALUE(engine) AS engine, LOGICAL_AND(audit_passed) AS passed, MAX(audited_at) AS audited_at, "
+            "MAX(IF(slice = 'overall' AND NOT filtered, recall, NULL)) AS recall, "
+            "MAX(IF(slice = 'overall' AND filtered, recall, NULL)) AS filtered_recall, "
+            "MAX(coverage) AS coverage, MAX(staleness) AS staleness "
+            f"FROM `{self.table('recall_audits')}` WHERE @c IS NULL OR collection = @c "
+            "GROUP BY audit_id ORDER BY audited_at DESC, audit_id DESC LIMIT @limit",
+            [scalar("c", collection, "STRING"), scalar("limit", int(limit))])
+        return [AuditSummary(**{k: r[k] for k in r.keys()}) for r in rows]
+
+    def audit_rows(self, audit_id: str) -> list[AuditRow]:
+        rows = self._query(f"SELECT {_AUDIT_COLUMNS} FROM `{self.table('recall_audits')}` "
+                           "WHERE audit_id = @id ORDER BY filtered, slice", [scalar("id", audit_id)])
+        return [AuditRow(**{k: r[k] for k in r.keys()}) for r in rows]
+
+
+def _audit_values(r: AuditRow) -> tuple:
+    return (r.audit_id, r.collection, r.model_id, r.engine, r.k, r.sample_size, r.slice, r.filtered,
+            r.queries, r.recall, r.coverage, r.staleness, r.mismatch, r.passed, r.audit_passed,
+            r.audited_at, r.seed)
+
+
+def _rechunk(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Table]:
+    """Tables of exactly `size` rows (the last one shorter) from record batches of any size."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= size:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, size)
+            rest = table.slice(size)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending)
 
 
 def _aware(ts: datetime) -> datetime:

@@ -42,11 +42,31 @@ PROMOTIONS = (
     _F("actor", "STRING", mode="REQUIRED"),
     _F("forced", "STRING", mode="REPEATED"),
 )
+RECALL_AUDITS = (  # one row per audit, slice and filtered (DuckDB: recall_audits)
+    _F("audit_id", "STRING", mode="REQUIRED"),
+    _F("collection", "STRING", mode="REQUIRED"),
+    _F("model_id", "STRING", mode="REQUIRED"),
+    _F("engine", "STRING", mode="REQUIRED"),  # which engine answered the served queries
+    _F("k", "INT64", mode="REQUIRED"),
+    _F("sample_size", "INT64", mode="REQUIRED"),
+    _F("slice", "STRING", mode="REQUIRED"),  # overall | language=xx
+    _F("filtered", "BOOL", mode="REQUIRED"),
+    _F("queries", "INT64", mode="REQUIRED"),
+    _F("recall", "FLOAT64"),
+    _F("coverage", "FLOAT64", mode="REQUIRED"),
+    _F("staleness", "FLOAT64", mode="REQUIRED"),
+    _F("mismatch", "FLOAT64", mode="REQUIRED"),
+    _F("passed", "BOOL", mode="REQUIRED"),
+    _F("audit_passed", "BOOL", mode="REQUIRED"),
+    _F("audited_at", "TIMESTAMP", mode="REQUIRED"),
+    _F("seed", "INT64", mode="REQUIRED"),
+)
 # table -> (schema, MERGE key, clustering). Other warehouse tables join here.
 TABLES: dict[str, tuple[tuple[bq.SchemaField, ...], tuple[str, ...], list[str]]] = {
     "videos": (VIDEOS, ("video_id",), ["video_id"]),
     "video_embeddings": (VIDEO_EMBEDDINGS, ("video_id", "model_id"), ["model_id", "video_id"]),
     "promotions": (PROMOTIONS, ("alias", "promoted_at"), ["alias"]),
+    "recall_audits": (RECALL_AUDITS, ("audit_id", "slice", "filtered"), ["collection", "audit_id"]),
 }
 
 

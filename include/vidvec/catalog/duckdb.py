@@ -100,6 +100,9 @@ class DuckDBCatalog:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path, read_only=read_only)
         self.con.execute("SET TimeZone='UTC'")
+        # BigQuery's FARM_FINGERPRINT, so seeded samples pick the same ids in both engines.
+        self.con.create_function("farm_fingerprint", _farm_fingerprint, ["VARCHAR"], "BIGINT",
+                                 type="arrow", side_effects=False)
         if not read_only:
             self.con.execute(SCHEMA)
 
@@ -266,13 +269,13 @@ class DuckDBCatalog:
         return dict(rows)
 
     def sample_ids(self, language: str, n: int, seed: int, model_id: str) -> list[str]:
-        # Ordering by a seeded hash of the id is a uniform sample that any SQL
-        # engine reproduces (BigQuery: FARM_FINGERPRINT(CONCAT(video_id, seed))).
+        # Ordering by a seeded hash of the id is a uniform sample; with farmhash it
+        # is the one BigQuery draws (FARM_FINGERPRINT(CONCAT(video_id, seed))).
         rows = self.con.execute(
             "SELECT e.video_id FROM video_embeddings e JOIN videos v USING (video_id) "
             "WHERE e.model_id = $model AND v.status = 'public' AND v.language = $lang "
-            "ORDER BY hash(e.video_id || $seed), e.video_id LIMIT $n",
-            {"model": model_id, "lang": language, "seed": str(int(seed)), "n": int(n)}).fetchall()
+            "ORDER BY farm_fingerprint(e.video_id || $seed), e.video_id LIMIT $n",
+            {"model": model_id, "lang": language, "seed": str(int(seed)), "n": max(int(n), 0)}).fetchall()
         return [r[0] for r in rows]
 
     def record_audit(self, rows: Iterable[AuditRow]) -> int:
@@ -301,6 +304,10 @@ class DuckDBCatalog:
         rows = self.con.execute(f"SELECT {_AUDIT_COLUMNS} FROM recall_audits WHERE audit_id = $id "
                                 "ORDER BY filtered, slice", {"id": audit_id}).fetchall()
         return [AuditRow(*r) for r in rows]
+
+
+def _farm_fingerprint(ids: pa.Array) -> pa.Array:
+    return pa.array([None if i is None else fingerprint(i) for i in ids.to_pylist()], type=pa.int64())
 
 
 def _check_shard(shard: int, n_shards: int) -> None:

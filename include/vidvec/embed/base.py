@@ -36,8 +36,12 @@ class Embedder(Protocol):
     family: str  # vector space; equal families may share a collection
     dim: int
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) float32, L2-normalised."""
+    def encode(self, texts: Sequence[str], max_tokens: int | None = None) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised.
+
+        max_tokens: the recipe's token budget (each text's first pieces only);
+        None encodes whole texts. Pass `Recipe.max_tokens` of the collection.
+        """
         ...
 
 

