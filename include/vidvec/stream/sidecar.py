@@ -5,6 +5,8 @@ Order matters for at-least-once: writes (wait=True) and dead letters first,
 the ack last. A crash anywhere replays the batch; conditional writes make the
 replay harmless. While the store is unreachable the batch is retried with
 backoff and nothing new is pulled (intake pauses); readiness is false.
+Batch N+1 is encoded (one encoder thread) while batch N is written; acks stay
+in batch order (see `Sidecar.run`).
 """
 
 from __future__ import annotations
