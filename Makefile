@@ -70,7 +70,8 @@ lint: venv
 	ruff check .
 
 bench: venv
-	python -m bench
+	mkdir -p $(VIDVEC_HOME)
+	python -m bench --markdown $(VIDVEC_HOME)/bench.md --json $(VIDVEC_HOME)/bench.json
 
 clean:
 	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq
