@@ -78,7 +78,12 @@ def plan_embeddings(videos: list[Video], catalog: Catalog, embedder: Embedder, r
 
 
 def encode_plan(plan: Plan, embedder: Embedder):
-    """The encoder on the plan's texts still to encode, within the recipe's token budget."""
+    """The encoder on the plan's texts still to encode, within the recipe's token budget.
+
+    Nothing to encode never reaches the encoder (a reindex promises not to call it).
+    """
+    if not plan.todo:
+        return []
     return embedder.encode([plan.texts[i] for i in plan.todo], max_tokens=plan.max_tokens)
 
 
