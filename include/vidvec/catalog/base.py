@@ -102,7 +102,7 @@ class Catalog(Protocol):
     def scan_shard(self, shard: int, n_shards: int, *, as_of: datetime,
                    statuses: tuple[str, ...] = ("public",),
                    batch_size: int = 256) -> Iterator[list[Video]]:
-        """Rows whose updated_at <= as_of, in batches; memory bounded by batch_size."""
+        """Rows whose updated_at <= as_of, in batches (no order promised); memory bounded by batch_size."""
         ...
 
     def count(self, *, as_of: datetime | None = None,

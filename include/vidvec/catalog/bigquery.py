@@ -126,12 +126,9 @@ class BigQueryCatalog:
                    statuses: tuple[str, ...] = ("public",),
                    batch_size: int = 256) -> Iterator[list[Video]]:
         """One shard as of T0, one page (batch_size rows) fetched at a time."""
-        check_shard(shard, n_shards)
-        sql = (f"SELECT {_VIDEO_COLUMNS} FROM `{self.table('videos')}`{self._as_of_clause('videos', as_of)} "
-               "WHERE MOD(ABS(FARM_FINGERPRINT(video_id)), @n) = @shard AND updated_at <= @as_of "
-               "AND status IN UNNEST(@statuses) ORDER BY video_id")
-        params = [scalar("n", n_shards), scalar("shard", shard), scalar("as_of", as_of),
-                  array("statuses", statuses)]
+        source, params = self._shard_rows(shard, n_shards, as_of, statuses)
+        # No ORDER BY: a sort would run on one worker and hold the whole shard.
+        sql = f"SELECT {_VIDEO_COLUMNS} {source}"
         job = self.client.query(sql, job_config=bq.QueryJobConfig(query_parameters=params))
         for page in job.result(page_size=batch_size).pages:
             yield [_video(row) for row in page]
@@ -139,13 +136,18 @@ class BigQueryCatalog:
     def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
                     statuses: tuple[str, ...] = ("public",)) -> int:
         """How many rows scan_shard yields (progress lines need the total)."""
+        source, params = self._shard_rows(shard, n_shards, as_of, statuses)
+        return next(iter(self._query(f"SELECT COUNT(*) AS n {source}", params)))["n"]
+
+    def _shard_rows(self, shard: int, n_shards: int, as_of: datetime,
+                    statuses: tuple[str, ...]) -> tuple[str, list]:
+        """FROM ... WHERE for one shard as of T0, and its parameters (scan and count share it)."""
         check_shard(shard, n_shards)
-        sql = (f"SELECT COUNT(*) AS n FROM `{self.table('videos')}`{self._as_of_clause('videos', as_of)} "
-               "WHERE MOD(ABS(FARM_FINGERPRINT(video_id)), @n) = @shard AND updated_at <= @as_of "
-               "AND status IN UNNEST(@statuses)")
-        params = [scalar("n", n_shards), scalar("shard", shard), scalar("as_of", as_of),
-                  array("statuses", statuses)]
-        return next(iter(self._query(sql, params)))["n"]
+        source = (f"FROM `{self.table('videos')}`{self._as_of_clause('videos', as_of)} "
+                  "WHERE MOD(ABS(FARM_FINGERPRINT(video_id)), @n) = @shard AND updated_at <= @as_of "
+                  "AND status IN UNNEST(@statuses)")
+        return source, [scalar("n", n_shards), scalar("shard", shard), scalar("as_of", as_of),
+                        array("statuses", statuses)]
 
     def changes_since(self, t0: datetime, batch_size: int = 256) -> Iterator[list[Video]]:
         """Rows changed after t0, any status, oldest first (the rebuild's catch-up)."""

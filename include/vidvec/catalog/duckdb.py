@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, fingerprint
+from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
 from vidvec.core.types import Video
 from vidvec.errors import VidvecError
 
@@ -154,7 +154,7 @@ class DuckDBCatalog:
     def scan_shard(self, shard: int, n_shards: int, *, as_of: datetime,
                    statuses: tuple[str, ...] = ("public",),
                    batch_size: int = 256) -> Iterator[list[Video]]:
-        _check_shard(shard, n_shards)
+        check_shard(shard, n_shards)
         # A cursor of its own: a partly fetched result blocks its connection.
         cur = self.con.cursor()
         try:
@@ -177,7 +177,7 @@ class DuckDBCatalog:
     def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
                     statuses: tuple[str, ...] = ("public",)) -> int:
         """How many rows scan_shard will yield (progress lines need the total)."""
-        _check_shard(shard, n_shards)
+        check_shard(shard, n_shards)
         return self.con.execute(
             "SELECT count(*) FROM videos WHERE abs(fingerprint) % $n = $shard "
             "AND updated_at <= $as_of AND list_contains($statuses, status)",
@@ -308,12 +308,3 @@ class DuckDBCatalog:
 
 def _farm_fingerprint(ids: pa.Array) -> pa.Array:
     return pa.array([None if i is None else fingerprint(i) for i in ids.to_pylist()], type=pa.int64())
-
-
-def _check_shard(shard: int, n_shards: int) -> None:
-    if not (isinstance(n_shards, int) and 1 <= n_shards <= 1024):
-        raise VidvecError(f"n_shards must be an integer in 1..1024, got {n_shards!r}")
-    if not (isinstance(shard, int) and 0 <= shard < n_shards):
-        raise VidvecError(f"shard must be in 0..{n_shards - 1}, got {shard!r}")
-
-
