@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from vidvec.config import Settings
-from vidvec.core.events import Event, encode_event
-from vidvec.core.types import Video
 from vidvec.errors import VidvecError
 from vidvec.stream.settings import SidecarSettings
 
@@ -40,14 +38,3 @@ def open_publisher(settings: Settings, sc: SidecarSettings) -> Iterator[Publish]
         yield log.publish
     finally:
         log.close()
-
-
-def catalog_events(before: dict[str, Video], rows: Iterable[Video]) -> list[bytes]:
-    """Thin events for rows whose version or status changed (the sidecar reads the rest)."""
-    out = []
-    for v in rows:
-        old = before.get(v.video_id)
-        if old is None or old.updated_at != v.updated_at or old.status != v.status:
-            op = "delete" if v.status == "deleted" else "upsert"
-            out.append(encode_event(Event(video_id=v.video_id, op=op, updated_at=v.updated_at)))
-    return out
