@@ -77,11 +77,12 @@ def assert_equals_public_catalog(settings, points, embedder, extra_ids=()):
 
 def compact(settings, embedder, **opts):
     from vidvec.catalog.factory import open_catalog
-    from vidvec.compaction import compact_options, run
+    from vidvec.compaction import run
+    from vidvec.params import CompactOptions
     from vidvec.store import open_store
 
     with open_catalog(settings) as catalog, open_store(settings) as store:
-        return run(catalog, store, lambda: embedder, settings.live_alias, NOW, compact_options(**opts))
+        return run(catalog, store, lambda: embedder, settings.live_alias, NOW, CompactOptions.parse(opts))
 
 
 @pytest.mark.slow

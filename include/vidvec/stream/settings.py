@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidvec.core.naming import validate_name
+from vidvec.core.naming import next_alias, validate_name
 from vidvec.errors import VidvecError
 
 _SUBSCRIPTION = re.compile(r"^projects/[a-z][a-z0-9-]{4,29}/subscriptions/[A-Za-z][\w.~+%-]{2,254}$")
@@ -67,7 +67,7 @@ class SidecarSettings(BaseSettings):
         return self
 
     def alias_list(self, live_alias: str) -> tuple[str, ...]:
-        return self.aliases or (live_alias, f"{live_alias}__next")
+        return self.aliases or (live_alias, next_alias(live_alias))
 
     def log_file(self, home: Path) -> Path:
         return self.local_path or home / "events.sqlite"
