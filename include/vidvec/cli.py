@@ -72,37 +72,31 @@ def events_publish(
         title: Annotated[str | None, typer.Option(help="makes the event self-contained")] = None) -> None:
     """Validate events and publish them to the sidecar's source (local log or Pub/Sub topic).
 
-    Exit 0: every event published; 1: some were bad (each reported), the rest published.
+    Exit 0: every event published; 1: some lines of the file were bad (each reported), the
+    rest published; 2: nothing could be read, or the --video-id event is invalid.
     """
+    from contextlib import nullcontext
     from datetime import datetime, timezone
 
     from vidvec.core.events import BadEvent, parse_event
-    from vidvec.core.limits import BATCH_BYTES
+    from vidvec.stream.publish import publish_lines
 
     if (file is None) == (video_id is None):
         raise VidvecError("give a JSONL file or --video-id (one of them)")
     if file is not None:
-        lines = sys.stdin.buffer if str(file) == "-" else _open_binary(file)
+        source = nullcontext(sys.stdin.buffer) if str(file) == "-" else _open_binary(file)
     else:
         body = {"video_id": video_id, "op": op,
                 "updated_at": updated_at or datetime.now(timezone.utc).isoformat()}
-        lines = [json.dumps(body | ({"title": title} if title is not None else {})).encode()]
-    now, good, held, published, bad = datetime.now(timezone.utc), [], 0, 0, 0
-    with _publisher(_settings()) as publish:
-        for number, line in enumerate(lines, 1):  # a line at a time: a file of long transcripts fits memory
-            if not line.strip():
-                continue
-            try:
-                parse_event(line.rstrip(b"\r\n"), now)
-            except BadEvent as exc:
-                bad += 1
-                typer.echo(f"{file or 'event'}:{number}: {exc}", err=True)
-                continue
-            good.append(line.rstrip(b"\r\n"))
-            held += len(good[-1])
-            if held >= BATCH_BYTES:
-                published, good, held = published + publish(good), [], 0
-        published += publish(good) if good else 0
+        raw = json.dumps(body | ({"title": title} if title is not None else {})).encode()
+        try:
+            parse_event(raw, datetime.now(timezone.utc))
+        except BadEvent as exc:
+            raise VidvecError(str(exc)) from None  # the arguments themselves are wrong
+        source = nullcontext([raw])
+    with source as lines, _publisher(_settings()) as publish:
+        published, bad = publish_lines(lines, publish, datetime.now(timezone.utc),
+                                       report=lambda n, why: typer.echo(f"{file or 'event'}:{n}: {why}", err=True))
     typer.echo(f"published {published} events, {bad} bad")
     if bad:
         raise typer.Exit(1)

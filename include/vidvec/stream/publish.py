@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from vidvec.config import Settings
+from vidvec.core.events import BadEvent, parse_event
+from vidvec.core.limits import BATCH_BYTES
 from vidvec.errors import VidvecError
 from vidvec.stream.settings import SidecarSettings
 
 Publish = Callable[[list[bytes]], int]
+
+
+def publish_lines(lines: Iterable[bytes], publish: Publish, now: datetime,
+                  report: Callable[[int, str], None]) -> tuple[int, int]:
+    """Validate raw events a line at a time and publish the good ones in batches of at most
+    BATCH_BYTES (a file of long transcripts never sits in memory whole); (published, bad)."""
+    good, held, published, bad = [], 0, 0, 0
+    for number, line in enumerate(lines, 1):
+        raw = line.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        try:
+            parse_event(raw, now)
+        except BadEvent as exc:
+            bad += 1
+            report(number, str(exc))
+            continue
+        good.append(raw)
+        held += len(raw)
+        if held >= BATCH_BYTES:
+            published, good, held = published + publish(good), [], 0
+    return published + (publish(good) if good else 0), bad
 
 
 @contextmanager
