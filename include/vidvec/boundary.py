@@ -31,7 +31,7 @@ def _store_unreachable(exc: BaseException) -> str | None:
     return f"{where} cannot be reached ({code}): start it, or fix VIDVEC_QDRANT_URL (unset = embedded)"
 
 
-def _catalog_unreachable(exc: BaseException) -> str | None:
+def _google_or_catalog(exc: BaseException) -> str | None:
     import duckdb
     import requests
     from google.api_core import exceptions as gexc
@@ -44,9 +44,10 @@ def _catalog_unreachable(exc: BaseException) -> str | None:
         hint = "another process holds it: a sidecar or a DAG task?" if "lock" in first else "check VIDVEC_CATALOG_PATH"
         return f"cannot open the catalog file: {first} ({hint})"
     if isinstance(exc, RETRYABLE_OTHER | gexc.RetryError | requests.ConnectionError):
-        return f"BigQuery cannot be reached: {first}: check VIDVEC_BIGQUERY_* and the network"
+        return (f"a Google Cloud API cannot be reached: {first}: check VIDVEC_BIGQUERY_*, "
+                "VIDVEC_SIDECAR_PUBSUB_* and the network")
     if isinstance(exc, gexc.Unauthorized | gexc.Forbidden | DefaultCredentialsError):
-        return f"BigQuery refused the credentials: {first}"
+        return f"Google Cloud refused the credentials: {first}"
     return None
 
 
@@ -62,7 +63,7 @@ def explain(exc: BaseException) -> str | None:
         return f"{exc.strerror or exc}: {exc.filename} (check VIDVEC_HOME and the paths given)"
     if isinstance(exc, sqlite3.OperationalError):  # the local event log's file
         return f"cannot use the local event log: {exc} (check VIDVEC_SIDECAR_LOCAL_PATH and VIDVEC_HOME)"
-    return _store_unreachable(exc) or _catalog_unreachable(exc)
+    return _store_unreachable(exc) or _google_or_catalog(exc)
 
 
 def one_line(text: str) -> str:

@@ -11,8 +11,8 @@ import typer
 
 from vidvec.cli_params import option
 from vidvec.core.gates import GatePolicy
-from vidvec.errors import VidvecError
-from vidvec.params import AuditParams, CompactOptions, PromoteParams
+from vidvec.errors import VidvecError, shown
+from vidvec.params import AuditParams, CompactOptions
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
@@ -180,11 +180,11 @@ def _thresholds(pairs: list[str]) -> dict:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise VidvecError(f"--threshold wants NAME=VALUE, got {pair!r}")
+            raise VidvecError(f"--threshold wants NAME=VALUE, got {shown(pair)}")
         try:
             out[name.strip()] = float(value)
         except ValueError:
-            raise VidvecError(f"--threshold {name}: {value!r} is not a number") from None
+            raise VidvecError(f"--threshold {shown(name)}: {shown(value)} is not a number") from None
     return out
 
 
@@ -245,7 +245,6 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
 
     settings = _settings()
     policy = GatePolicy.parse({"max_audit_age_hours": max_audit_age_hours, "count_tolerance": count_tolerance})
-    PromoteParams.parse({"force_gates": list(force_gate or ())})  # the form's gate names
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = promote_collection(catalog, store, store.resolve(collection), alias=alias or settings.live_alias,
                                   at=datetime.now(timezone.utc), actor="cli",
@@ -307,9 +306,9 @@ def _as_of(text: str):
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise VidvecError(f"--as-of {text!r} is not an ISO-8601 time") from None
+        raise VidvecError(f"--as-of {shown(text)} is not an ISO-8601 time") from None
     if value.tzinfo is None:
-        raise VidvecError(f"--as-of {text!r} needs a time zone, e.g. {text}+00:00")
+        raise VidvecError(f"--as-of {shown(text)} needs a time zone, e.g. {text[:40]}+00:00")
     return value
 
 

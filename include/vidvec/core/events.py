@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 from vidvec.core.ids import validate_video_id
 from vidvec.core.limits import EVENT_BYTES, check_fields
-from vidvec.core.types import STATUSES, Video
+from vidvec.core.types import STATUSES, VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
 MAX_CLOCK_SKEW = timedelta(hours=1)  # updated_at may lead our clock by this much
@@ -84,10 +84,7 @@ class Event(BaseModel):
             return Video(video_id=self.video_id, title="", status="deleted", updated_at=self.updated_at)
         if self.title is None:
             raise VidvecError(f"event for {self.video_id} carries no title: look it up in the catalog")
-        return Video(video_id=self.video_id, title=self.title, description=self.description,
-                     tags=tuple(self.tags), transcript=self.transcript, language=self.language,
-                     owner_id=self.owner_id, category=self.category, status=self.status,
-                     published_at=self.published_at, updated_at=self.updated_at)
+        return Video(**{name: getattr(self, name) for name in VIDEO_FIELDS} | {"tags": tuple(self.tags)})
 
 
 def _reason(exc: ValidationError) -> str:

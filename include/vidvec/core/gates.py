@@ -13,7 +13,7 @@ from pydantic import Field
 
 from vidvec.core.options import Options
 from vidvec.core.types import READY
-from vidvec.errors import VidvecError
+from vidvec.errors import VidvecError, shown
 
 GATES = ("ready", "count", "audit", "family")
 
@@ -61,7 +61,7 @@ class GateFailure:
 def check_forced(force: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     unknown = sorted(set(force) - set(GATES))
     if unknown:
-        raise VidvecError(f"unknown gate(s) {unknown} to force; gates are {list(GATES)}")
+        raise VidvecError(f"unknown gate(s) {shown(unknown)} to force; gates are {list(GATES)}")
     return tuple(sorted(set(force)))
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from vidvec.core.types import Video
-from vidvec.errors import VidvecError
+from vidvec.errors import VidvecError, shown
 
 _URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 # An e-mail address is what r"\S+@\S+\.\S+" removes: a whole token with an '@' after its first
@@ -62,7 +62,7 @@ def get_recipe(version: str = DEFAULT_RECIPE) -> Recipe:
     try:
         return RECIPES[version]
     except KeyError:
-        raise VidvecError(f"unknown text recipe {version!r}; known: {sorted(RECIPES)}") from None
+        raise VidvecError(f"unknown text recipe {shown(version)}; known: {sorted(RECIPES)}") from None
 
 
 def _email_removed(token: re.Match) -> str:
