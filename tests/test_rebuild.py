@@ -10,7 +10,7 @@ from tests.conftest import build_live, with_status
 from vidvec.apply import apply_videos
 from vidvec.core.recipe import build_text, text_hash
 from vidvec.errors import VidvecError
-from vidvec.rebuild import catch_up, create_target, finish, load_shard, plan_rebuild
+from vidvec.rebuild import ShardLoaded, catch_up, create_target, finish, load_shard, plan_rebuild
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 
@@ -170,7 +170,7 @@ def test_reembed_of_an_unchanged_catalog_encodes_nothing_and_reindex_needs_store
     assert load_shard(catalog, store, embedder, first, 0).encoded == 12
     again = make_plan(settings, embedder, t0=T0 + timedelta(hours=1), shards=1)
     create_target(store, again)
-    assert load_shard(catalog, store, embedder, again, 0).to_xcom() == {"shard": 0, "rows": 12, "encoded": 0, "reused": 12}
+    assert load_shard(catalog, store, embedder, again, 0) == ShardLoaded(shard=0, rows=12, encoded=0, reused=12)
 
     changed = replace(sample_slice[0], title="a brand new title", updated_at=T0)
     catalog.upsert_videos([changed])

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from vidvec.embed.base import MUSE_V3_FAMILY
 from vidvec.errors import VidvecError
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)

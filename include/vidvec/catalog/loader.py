@@ -186,10 +186,11 @@ def _header(reader, lines: _Lines, path: Path) -> list[str]:
         raise VidvecError(f"{path} is empty: the first line must name the columns ({', '.join(COLUMNS)})")
     if any(_NOT_UTF8.search(h) for h in header):
         raise VidvecError(f"{path}:{lines.line}: the header is not valid UTF-8")
+    header = [h.strip() for h in header]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise VidvecError(f"{path}: header lacks column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
-    return [h.strip() for h in header]
+    return header
 
 
 def _item(header: list[str], fields: list[str], start: int, end: int) -> Row | BadRow:
