@@ -46,6 +46,12 @@ DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30
                             description="Rows per read, encode and write batch (bounds a task's memory)."),
         "hnsw_m": Param(16, type="integer", minimum=4, maximum=128, description="HNSW m, built after the load."),
         "ef_construct": Param(100, type="integer", minimum=4, maximum=1000, description="HNSW ef_construct."),
+        "hnsw_ef": Param(None, type=["null", "integer"], minimum=1, maximum=10000,
+                         description="Search-time ef the collection is queried with; empty = ef_construct."),
+        "full_scan_threshold_kb": Param(200, type="integer", minimum=1, maximum=10**9,
+                                        description="Filters matching less than this (KB of vectors) scan exactly."),
+        "indexing_threshold_kb": Param(1000, type="integer", minimum=1, maximum=10**9,
+                                       description="Segments with more unindexed vectors (KB) get HNSW."),
         "quantization": Param(False, type="boolean", description="int8 scalar quantization (rescored)."),
         "ready_timeout_s": Param(1800, type="integer", minimum=10, maximum=86400,
                                  description="Seconds to wait for the index to be built (green, optimizer idle)."),
@@ -93,8 +99,8 @@ def vidvec_full_rebuild():
         encoded = sum(x["encoded"] for x in loads) + caught["encoded"]
         reused = sum(x["reused"] for x in loads) + caught["reused"]
         extra = {k: plan[k] for k in ("model_id", "family", "recipe", "t0", "run_id", "mode")}
-        extra |= {"collection": done["collection"], "points": done["points"], "encoded": encoded,
-                  "reused": reused, "alias": plan["live_alias"]}
+        extra |= {"collection": done["collection"], "points": done["points"], "engine": done["engine"],
+                  "encoded": encoded, "reused": reused, "alias": plan["live_alias"]}
         outlet_events[REBUILT].extra = extra  # the audit DAG is scheduled on this event
         return extra
 

@@ -54,15 +54,15 @@ class VidvecQdrantHook(QdrantHook):
 
 @contextmanager
 def hook_store(conn_id: str) -> Iterator[VectorStore]:
-    """A VectorStore on the connection's client, closed when done."""
-    from vidvec.store import VectorStore
+    """A store on the connection's client (server, or qdrant-client local mode), closed when done."""
+    from vidvec.store import store_on_client
 
     hook = VidvecQdrantHook(conn_id=conn_id)
-    client = hook.get_conn()
+    store = store_on_client(hook.get_conn(), local=hook.local_target() is not None)
     try:
-        yield VectorStore(client, embedded=hook.local_target() is not None)
+        yield store
     finally:
-        client.close()
+        store.close()
 
 
 def bigquery_credentials(conn_id: str = "google_cloud_default"):

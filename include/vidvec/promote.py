@@ -17,7 +17,7 @@ from vidvec.core.gates import AuditFact, GatePolicy, PromotionFacts, check_force
 from vidvec.core.naming import validate_name
 from vidvec.embed.base import MUSE_V3_FAMILY
 from vidvec.errors import NotFound, VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from vidvec.core.recipe import get_recipe
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
 from vidvec.progress import Progress
-from vidvec.store.qdrant import CollectionSpec, VectorStore
+from vidvec.store import CollectionSpec, VectorStore
 
 log = logging.getLogger(__name__)
 MODES = ("reembed", "reindex")
@@ -44,7 +44,7 @@ def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, f
     get_recipe(recipe)
     index = dict(index or {})
     try:
-        CollectionSpec(dim=dim, **index)  # unknown index settings fail here, not mid-run
+        CollectionSpec(dim=dim, **index)  # unknown or out-of-range index settings fail here, not mid-run
     except TypeError as exc:
         raise VidvecError(f"bad index settings {index}: {exc}") from None
     return {
@@ -133,7 +133,9 @@ def finish(catalog: Catalog, store: VectorStore, plan: dict, spec: CollectionSpe
     store.build_index(name, spec or spec_of(plan))
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
-    return {"collection": name, "points": actual}
+    index = store.index_state(name)
+    log.info("%s ready: %s, %s of %s vectors indexed", name, index.describe(), index.indexed_vectors, index.points)
+    return {"collection": name, "points": actual, "engine": index.describe()}
 
 
 def mark_failed(store: VectorStore, plan: dict) -> bool:

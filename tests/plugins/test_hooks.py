@@ -26,7 +26,7 @@ def test_qdrant_hook_opens_a_local_path(monkeypatch, tmp_path):
 
     conn(monkeypatch, "qdrant_local", conn_type="qdrant", extra={"path": str(tmp_path / "q")})
     with hook_store("qdrant_local") as store:
-        assert store.embedded
+        assert store.capabilities.engine == "qdrant-local"
         assert write_and_read(store)["v1"]["payload"]["updated_at"] == 5
     client = VidvecQdrantHook(conn_id="qdrant_local").get_conn()  # the path was released, data kept
     try:
@@ -78,7 +78,7 @@ def test_task_stores_come_from_the_connections(monkeypatch, tmp_path, sample_sli
     monkeypatch.setenv("VIDVEC_GCP_CONN_ID", "gcp_emulator")
     monkeypatch.setenv("VIDVEC_QDRANT_CONN_ID", "qdrant_local")
     with stores() as (settings, catalog, store):
-        assert isinstance(catalog, BigQueryCatalog) and store.embedded
+        assert isinstance(catalog, BigQueryCatalog) and store.capabilities.engine == "qdrant-local"
         catalog.create_schema()
         catalog.upsert_videos(sample_slice[:3])
         assert catalog.count() == 3
