@@ -222,19 +222,19 @@ class EdgeStore(StoreCommon):
     def insert_only(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
         """Add the points that are not there (decided by id, then a plain upsert)."""
         for part in _chunks(points):
+            ids = [point_id(p.video_id) for p in part]
             with self._lock:
-                there = self._stored(name, part, ["video_id"])
-                new = [p for p in part if point_id(p.video_id) not in there]
-                self._upsert(name, new, dim)
+                there = self._stored(name, ids, ["video_id"])
+                self._upsert(name, [(pid, p) for pid, p in zip(ids, part) if pid not in there], dim)
 
     def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
         """Each point replaces only what `replace_bound` admits (core/versions.py); new points are added."""
         for part in _chunks(points):
+            ids = [point_id(p.video_id) for p in part]
             with self._lock:
-                stored = self._stored(name, part, ["updated_at"])
-                admitted = [p for p in part if point_id(p.video_id) not in stored
-                            or replace_bound(p).admits(stored[point_id(p.video_id)].get("updated_at"))]
-                self._upsert(name, admitted, dim)
+                stored = self._stored(name, ids, ["updated_at"])
+                self._upsert(name, [(pid, p) for pid, p in zip(ids, part) if pid not in stored
+                                    or replace_bound(p).admits(stored[pid].get("updated_at"))], dim)
 
     def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
         ids = [point_id(v) for v in video_ids]
@@ -254,15 +254,14 @@ class EdgeStore(StoreCommon):
                 if doomed:
                     self._update(name, UpdateOperation.delete_points(doomed))
 
-    def _stored(self, name: str, points: Sequence[PointToWrite], fields: list[str]) -> dict[str, dict]:
-        """point id -> the stored payload fields, for the points of this batch that exist."""
-        records = self._shard(name).retrieve([point_id(p.video_id) for p in points], with_payload=fields,
-                                             with_vector=False)
+    def _stored(self, name: str, ids: list[str], fields: list[str]) -> dict[str, dict]:
+        """point id -> the stored payload fields, for the ids that exist."""
+        records = self._shard(name).retrieve(ids, with_payload=fields, with_vector=False)
         return {str(r.id): r.payload or {} for r in records}
 
-    def _upsert(self, name: str, points: Sequence[PointToWrite], dim: int) -> None:
+    def _upsert(self, name: str, points: list[tuple[str, PointToWrite]], dim: int) -> None:
         if points:
-            self._update(name, UpdateOperation.upsert_points([em.point(p, dim) for p in points]))
+            self._update(name, UpdateOperation.upsert_points([em.point(p, dim, pid) for pid, p in points]))
 
     # -- reads -------------------------------------------------------------------
     def count(self, name: str, public_only: bool = False) -> int:

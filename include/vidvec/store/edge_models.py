@@ -54,9 +54,10 @@ def search_params(spec: CollectionSpec, hnsw_ef: int | None) -> SearchParams:
     return SearchParams(hnsw_ef=hnsw_ef or spec.hnsw_ef, quantization=rescore)
 
 
-def point(p: PointToWrite, dim: int) -> Point:
+def point(p: PointToWrite, dim: int, pid: str | None = None) -> Point:
     vector = p.vector if p.vector is not None else placeholder_vector(dim)
-    return Point(point_id(p.video_id), list(map(float, vector)), p.payload)
+    vector = vector.tolist() if hasattr(vector, "tolist") else vector  # numpy arrays; lists pass as they are
+    return Point(pid or point_id(p.video_id), vector, p.payload)
 
 
 def public(language: str | None = None, exclude: str | None = None) -> Filter:
