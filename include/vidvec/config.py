@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     edge_fsync_writes: bool = Field(False, description="flush Edge's WAL to disk after every write "
                                     "(survives a power cut, not only a killed process; slower)")
     qdrant_path: Path | None = Field(None, description="local-mode path; default HOME/qdrant")
-    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset = embedded")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL (VIDVEC_STORE=server; set alone, selects it)")
     qdrant_api_key: str | None = None
     qdrant_prefer_grpc: bool = True
     qdrant_timeout: int = Field(60, ge=1, le=3600)

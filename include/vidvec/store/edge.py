@@ -57,17 +57,26 @@ class EdgeStore(StoreCommon):
         self._lock = threading.RLock()  # shard handles, records, aliases; one writer at a time
         self._shards: dict[str, EdgeShard] = {}
         self.home.lock()
-        self._aliases = self.home.read_aliases()
-        self._records = {name: self.home.read_record(name) for name in self.home.names()}
+        try:
+            self._aliases = self.home.read_aliases()
+            self._records = {name: self.home.read_record(name) for name in self.home.names()}
+        except BaseException:
+            self.home.unlock()  # an unreadable file must not leave the store locked
+            raise
 
     def close(self) -> None:
+        """Close (and so flush) every shard, then release the store; the first error is raised after."""
         with self._lock:
-            try:
-                for shard in self._shards.values():
-                    shard.close()  # flushes WAL and segments
-            finally:
-                self._shards.clear()
-                self.home.unlock()
+            errors = []
+            for shard in self._shards.values():
+                try:
+                    shard.close()
+                except Exception as exc:  # noqa: BLE001 - close the others, report this one
+                    errors.append(exc)
+            self._shards.clear()
+            self.home.unlock()
+        if errors:
+            raise errors[0]
 
     # -- shards and records -------------------------------------------------
     def _physical(self, name: str) -> str:
