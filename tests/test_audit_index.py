@@ -46,9 +46,9 @@ def rebuild(catalog, store, embedder, t0: datetime, index: dict) -> str:
 @pytest.mark.slow
 def test_a_weak_index_fails_the_audit_and_promotion_and_m16_passes(settings, sample_videos, embedder,
                                                                     title_embeddings):
+    from vidvec.audit import run_audit
     from vidvec.catalog.base import StoredEmbedding
     from vidvec.catalog.factory import open_catalog
-    from vidvec.audit import run_audit
     from vidvec.promote import PromotionRefused, promote
     from vidvec.report import markdown
     from vidvec.store import open_store

@@ -35,6 +35,19 @@ def test_qdrant_hook_opens_a_local_path(monkeypatch, tmp_path):
         client.close()
 
 
+def test_qdrant_hook_opens_an_edge_store(monkeypatch, tmp_path):
+    from vidvec_hooks import VidvecQdrantHook, hook_store
+
+    conn(monkeypatch, "qdrant_edge", conn_type="qdrant", extra={"edge": str(tmp_path / "e")})
+    assert VidvecQdrantHook(conn_id="qdrant_edge").edge_target() == str(tmp_path / "e")
+    with hook_store("qdrant_edge") as store:
+        assert store.capabilities.engine == "qdrant-edge"
+        assert write_and_read(store)["v1"]["payload"]["updated_at"] == 5
+    assert (tmp_path / "e" / "collections" / "c" / "collection.json").is_file()  # released, data kept
+    with hook_store("qdrant_edge") as store:
+        assert store.count("c") == 1
+
+
 def test_qdrant_hook_opens_memory_and_servers(monkeypatch):
     from vidvec_hooks import VidvecQdrantHook, hook_store
 

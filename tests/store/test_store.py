@@ -124,7 +124,12 @@ def test_aliases_move_in_one_call_and_report_previous(store):
         store.set_aliases({"videos": "missing"})
     with pytest.raises(VidvecError):
         store.set_aliases({"bad alias!": "c1"})
+    with pytest.raises(VidvecError, match="that is an alias"):
+        store.set_aliases({"other": "videos"})
+    with pytest.raises(VidvecError, match="cannot take the name of collection 'c1'"):
+        store.set_aliases({"c1": "c2"})
     assert store.aliases() == {"videos": "c2"}
+    assert store.exists("videos") and store.metadata("videos") == store.metadata("c2")  # aliases resolve
     states = {s.name: s for s in store.collections()}
     assert states["c2"].aliases == ("videos",) and states["c1"].aliases == ()
     assert states["c1"].engine.startswith(store.capabilities.label)

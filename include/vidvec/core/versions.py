@@ -43,3 +43,8 @@ def replace_bound(point: PointToWrite) -> VersionBound:
 def purge_bound(bound: int) -> VersionBound:
     """The stored versions a planned purge deletes: at or below the planned bound."""
     return VersionBound(int(bound), inclusive=True)
+
+
+def writes_over(point: PointToWrite, stored_updated_at: int | None, exists: bool) -> bool:
+    """Whether a conditional write of point goes through, for an engine that decides it itself."""
+    return not exists or replace_bound(point).admits(stored_updated_at)

@@ -50,9 +50,18 @@ class StoreCommon:
             time.sleep(poll_s)
 
     def _check_targets(self, mapping: dict[str, str | None]) -> None:
+        """As Qdrant checks them: an alias names no collection and points at a collection, not an alias."""
+        aliases = self.aliases()
         for alias, target in mapping.items():
             validate_name(alias, "alias")
-            if target is not None and not self.exists(validate_name(target, "collection name")):
+            if alias not in aliases and self.exists(alias):
+                raise VidvecError(f"an alias cannot take the name of collection {alias!r}")
+            if target is None:
+                continue
+            validate_name(target, "collection name")
+            if target in aliases:
+                raise VidvecError(f"cannot point alias {alias!r} at {target!r}: that is an alias, not a collection")
+            if not self.exists(target):
                 raise NotFound(f"cannot point alias {alias!r} at missing collection {target!r}")
 
     def _state(self, name: str, by_target: dict[str, list[str]]) -> CollectionState:

@@ -31,7 +31,7 @@ from qdrant_edge import CountRequest, EdgeShard, Query, QueryRequest, ScrollRequ
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
 from vidvec.core.types import CollectionState, Hit, PointToWrite
-from vidvec.core.versions import purge_bound, replace_bound
+from vidvec.core.versions import purge_bound, writes_over
 from vidvec.errors import NotFound, VidvecError
 from vidvec.store import edge_models as em
 from vidvec.store import edge_snapshot
@@ -234,16 +234,16 @@ class EdgeStore(StoreCommon):
             ids = [point_id(p.video_id) for p in part]
             with self._lock:
                 there = self._stored(name, ids, ["video_id"])
-                self._upsert(name, [(pid, p) for pid, p in zip(ids, part) if pid not in there], dim)
+                self._upsert(name, [(pid, p) for pid, p in zip(ids, part, strict=True) if pid not in there], dim)
 
     def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
-        """Each point replaces only what `replace_bound` admits (core/versions.py); new points are added."""
+        """Each point goes through as core/versions.py decides (new points always, others only onto older)."""
         for part in _chunks(points):
             ids = [point_id(p.video_id) for p in part]
             with self._lock:
                 stored = self._stored(name, ids, ["updated_at"])
-                self._upsert(name, [(pid, p) for pid, p in zip(ids, part) if pid not in stored
-                                    or replace_bound(p).admits(stored[pid].get("updated_at"))], dim)
+                self._upsert(name, [(pid, p) for pid, p in zip(ids, part, strict=True)
+                                    if writes_over(p, stored.get(pid, {}).get("updated_at"), pid in stored)], dim)
 
     def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
         ids = [point_id(v) for v in video_ids]
