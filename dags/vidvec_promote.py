@@ -2,7 +2,7 @@
 ### vidvec_promote
 
 Moves an alias (default `videos`; any name works, e.g. `videos_b` for A/B) to
-a collection in one atomic `update_collection_aliases` call, only when every
+a collection in one atomic alias change (`store.set_aliases`), only when every
 gate holds: `ready` (metadata state ready, green, index built), `count` (exact
 public count within tolerance of the catalog), `audit` (a passing recall audit
 of this very collection, younger than the max age) and `family` (the vector

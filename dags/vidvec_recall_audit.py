@@ -11,8 +11,9 @@ mismatches. Rows go to `recall_audits`; a Markdown + PNG report goes to
 below the thresholds, naming each slice, and otherwise emits `AUDIT_PASSED`.
 
 Runs on each rebuild's Asset event (target: the rebuilt collection) and daily
-at 06:00 UTC on the live alias. Local mode is exact brute force: its ANN recall
-is 1.0 by construction, and the report says which engine answered.
+at 06:00 UTC on the live alias. Queries use the collection's own search params
+(`hnsw_ef` overrides them); the report and rows name the engine and index that
+answered (on an exact engine the index's own recall is 1.0 by construction).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def vidvec_recall_audit():
         with stores() as (settings, catalog, store):
             target = run.target or triggered_extra(context, REBUILT, "collection") or settings.live_alias
             result = run_audit(catalog, store, target, at=run_t0(context), k=run.k, sample=run.sample,
-                               seed=run.seed, thresholds=limits)
+                               seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
         print(f"audit report: {write_report(result, settings.home / 'reports')}")
         overall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
         return {"audit_id": result.audit_id, "collection": result.collection, "target": target,

@@ -16,11 +16,13 @@ from airflow.sdk import Asset
 REBUILT = Asset(name="vidvec_rebuilt", uri="vidvec://collections/rebuilt")
 AUDIT_PASSED = Asset(name="vidvec_audit_passed", uri="vidvec://collections/audit-passed")
 
-# Tasks that open the embedded store (qdrant-client local path, DuckDB file)
-# share this pool; `make airflow-setup` sizes it 1 in embedded mode, because one
+# Tasks that open the embedded store (Qdrant Edge or local-mode files, the
+# DuckDB file) share this pool; `make airflow-setup` sizes it 1, because one
 # process at a time may hold those files.
 STORE_POOL = "vidvec_store"
-EMBEDDED = not os.environ.get("VIDVEC_QDRANT_URL")
+# The rebuild's Params that become its CollectionSpec (the index settings).
+INDEX_PARAMS = ("hnsw_m", "ef_construct", "hnsw_ef", "full_scan_threshold_kb", "indexing_threshold_kb",
+                "quantization")
 
 
 def run_t0(context) -> datetime:
@@ -62,7 +64,7 @@ def _gcp_credentials(settings):
 
 
 def _open_store(settings):
-    """The store from the Qdrant connection VIDVEC_QDRANT_CONN_ID names, else from VIDVEC_QDRANT_*."""
+    """The store from the Qdrant connection VIDVEC_QDRANT_CONN_ID names, else from the settings (VIDVEC_STORE)."""
     conn_id = os.environ.get("VIDVEC_QDRANT_CONN_ID")
     if conn_id:
         from vidvec_hooks import hook_store

@@ -172,7 +172,9 @@ def collections(as_json: Annotated[bool, typer.Option("--json", help="print JSON
     for s in states:
         aliases = ", ".join(s.aliases) or "-"
         meta = " ".join(f"{k}={v}" for k, v in sorted(s.metadata.items()))
-        typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}\n    {meta}")
+        indexed = "" if s.indexed_vectors is None else f"  indexed: {s.indexed_vectors}"
+        typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}{indexed}\n"
+                   f"    engine: {s.engine}\n    {meta}")
 
 
 def _thresholds(pairs: list[str]) -> dict:
@@ -193,6 +195,7 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
           k: int = option(AuditParams, "k"),
           sample: int = option(AuditParams, "sample"),
           seed: int = option(AuditParams, "seed"),
+          hnsw_ef: int | None = option(AuditParams, "hnsw_ef"),
           threshold: Annotated[list[str] | None, typer.Option(
               help="NAME=VALUE, e.g. min_recall=0.9 (see AuditThresholds)")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
@@ -205,12 +208,12 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
     from vidvec.report import write_report
     from vidvec.store import open_store
 
-    run = AuditParams.parse({"target": target, "k": k, "sample": sample, "seed": seed})
+    run = AuditParams.parse({"target": target, "k": k, "sample": sample, "seed": seed, "hnsw_ef": hnsw_ef})
     limits = AuditThresholds.parse(_thresholds(threshold or []))
     settings = _settings()
     with open_catalog(settings) as catalog, open_store(settings) as store:
         result = run_audit(catalog, store, run.target, at=datetime.now(timezone.utc), k=run.k, sample=run.sample,
-                           seed=run.seed, thresholds=limits)
+                           seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
     write_report(result, settings.home / "reports")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str))
@@ -298,6 +301,33 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
         result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
+
+
+@app.command()
+def snapshot(target: Annotated[str | None, typer.Argument(help="alias or collection; default the live alias")] = None,
+             ) -> None:
+    """Snapshot one collection (Edge: a tar.gz under VIDVEC_HOME/edge/snapshots; server: Qdrant's own)."""
+    from vidvec.store import open_store
+
+    settings = _settings()
+    with open_store(settings) as store:
+        name = store.resolve(target or settings.live_alias)
+        done = store.snapshot(name)
+    if not done["created"]:
+        raise VidvecError(f"no snapshot of {name}: {done['why']}")
+    typer.echo(f"{name}: {done['name']}, {done['size']:,} bytes" + (
+        f" at {done['location']}" if done.get("location") else ""))
+
+
+@app.command()
+def restore(snapshot_file: Annotated[str, typer.Argument(help="a snapshot `vidvec snapshot` or compaction took")],
+            name: Annotated[str, typer.Argument(help="new collection name (an existing one is refused)")]) -> None:
+    """Restore a snapshot as a new collection; point an alias at it with `vidvec promote`."""
+    from vidvec.store import open_store
+
+    with open_store(_settings()) as store:
+        done = store.restore_snapshot(snapshot_file, name)
+    typer.echo(f"restored {done['collection']} ({done['points']:,} points) from {snapshot_file}")
 
 
 def _as_of(text: str):

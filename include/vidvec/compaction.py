@@ -164,7 +164,7 @@ def _sample(samples: dict, plan: Plan) -> dict:
 
 
 def vacuum(store: VectorStore, reconciled: list[Reconciled], opts: CompactOptions) -> list[Vacuumed]:
-    """Drive Qdrant's vacuum where points were purged (server only) and wait until ready."""
+    """Drive the engine's vacuum where points were purged (where it has segments) and wait until ready."""
     out = []
     for r in reconciled:
         purged = r.counts.get("purged", 0)
@@ -202,8 +202,8 @@ def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> Snaps
         return Snapshot(False, why=f"no live alias {live_alias!r}")
     name = store.resolve(live_alias)
     if opts.dry_run:
-        return Snapshot(False, name, "dry run" + (
-            "; snapshots are not available in qdrant-client local mode" if store.embedded else ""))
+        caps = store.capabilities
+        return Snapshot(False, name, "dry run" + ("" if caps.snapshots else f"; {caps.engine} has no snapshots"))
     result = dict(store.snapshot(name))
     return Snapshot(result.pop("created"), name, result.pop("why", None), result)
 
@@ -262,7 +262,9 @@ def summarize(steps: dict) -> str:
     lines.append(f"retention: {len(drops)} collections ({sum(d['points'] for d in drops):,} points) {verb} "
                  f"dropped: {', '.join(d['name'] for d in drops) or 'none'}; kept: {keeps}")
     snap = steps["snapshot"]
-    lines.append("snapshot: " + (f"{snap['detail']['name']} of {snap['collection']}, {snap['detail']['size']:,} bytes"
+    detail = snap.get("detail") or {}
+    lines.append("snapshot: " + (f"{detail['name']} of {snap['collection']}, {detail['size']:,} bytes"
+                                 + (f" at {detail['location']}" if detail.get("location") else "")
                                  if snap["created"] else f"not taken: {snap['why']}"))
     lines.append(f"space: {_space(steps['before'])} -> {_space(steps['after'])}")
     return "\n".join(lines)

@@ -11,6 +11,10 @@ class NotFound(VidvecError):
     """A video, collection or alias that does not exist."""
 
 
+class StoreInUse(VidvecError):
+    """The embedded store is open in another process (or already in this one)."""
+
+
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     """A user's value as an error message quotes it: its repr, cut (a 10 KB id is not echoed whole)."""
     text = repr(value)

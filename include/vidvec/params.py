@@ -43,6 +43,12 @@ class RebuildParams(Options):
         "Rows per read, encode and write batch (bounds a task's memory)."))
     hnsw_m: int = Field(16, ge=4, le=128, description="HNSW m, built after the load.")
     ef_construct: int = Field(100, ge=4, le=1000, description="HNSW ef_construct.")
+    hnsw_ef: int | None = Field(None, ge=1, le=10_000, description=(
+        "Search-time ef the collection is queried with; empty = ef_construct."))
+    full_scan_threshold_kb: int = Field(200, ge=1, le=10**9, description=(
+        "Filters matching less than this (KB of vectors) scan exactly."))
+    indexing_threshold_kb: int = Field(1000, ge=1, le=10**9, description=(
+        "Segments with more unindexed vectors (KB) get HNSW."))
     quantization: bool = Field(False, description="int8 scalar quantization (rescored).")
     ready_timeout_s: int = Field(1800, ge=10, le=86_400, description=(
         "Seconds to wait for the index to be built (green, optimizer idle)."))
@@ -61,6 +67,8 @@ class AuditParams(Options):
     sample: int = Field(400, ge=1, le=100_000, description="Queries drawn, stratified by language.")
     k: int = Field(10, ge=1, le=100, description="Neighbours per query.")
     seed: int = Field(0, ge=0, description="Sampling seed.")
+    hnsw_ef: int | None = Field(None, ge=1, le=10_000, description=(
+        "Search-time ef; empty = the collection's own search params."))
 
 
 class PromoteParams(Options):
@@ -84,7 +92,7 @@ class CompactOptions(Options):
     tombstone_days: int = Field(7, ge=0, le=365, description="Keep tombstones this long for late events (days).")
     keep_newest: int = Field(3, ge=1, le=100, description="Retention: newest collections per name always kept.")
     min_age_days: int = Field(7, ge=0, le=3650, description="Retention: never drop a collection younger than this.")
-    snapshot: bool = Field(True, description="Snapshot the live collection (server only).")
+    snapshot: bool = Field(True, description="Snapshot the live collection (Edge and server).")
     batch_size: int = Field(512, ge=1, le=10_000, description="Catalog rows and points per reconcile batch.")
 
 

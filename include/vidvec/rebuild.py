@@ -91,6 +91,7 @@ class CaughtUp(XCom):
 class Finished(XCom):
     collection: str
     points: int
+    engine: str  # the engine and index that answers it (IndexState.describe())
 
 
 def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, family: str,
@@ -102,7 +103,7 @@ def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, f
     get_recipe(recipe)
     index = dict(index or {})
     try:
-        CollectionSpec(dim=dim, **index)  # unknown index settings fail here, not mid-run
+        CollectionSpec(dim=dim, **index)  # unknown or out-of-range index settings fail here, not mid-run
     except TypeError as exc:
         raise VidvecError(f"bad index settings {index}: {exc}") from None
     return RebuildPlan(collection=collection_name(live_alias, model_id, t0), live_alias=live_alias,
@@ -172,14 +173,16 @@ def finish(catalog: Catalog, store: VectorStore, plan: RebuildPlan, spec: Collec
     store.build_index(name, spec or plan.spec())
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
-    return Finished(name, actual)
+    index = store.index_state(name)
+    log.info("%s ready: %s, %s of %s vectors indexed", name, index.describe(), index.indexed_vectors, index.points)
+    return Finished(name, actual, index.describe())
 
 
 def rebuilt_event(plan: RebuildPlan, done: Finished, loads: list[ShardLoaded], caught: CaughtUp) -> dict:
     """The extra of the `vidvec_rebuilt` Asset event (the audit DAG is scheduled on it)."""
     return {"model_id": plan.model_id, "family": plan.family, "recipe": plan.recipe, "t0": plan.t0.isoformat(),
             "run_id": plan.run_id, "mode": plan.mode, "collection": done.collection, "points": done.points,
-            "encoded": sum(x.encoded for x in loads) + caught.encoded,
+            "engine": done.engine, "encoded": sum(x.encoded for x in loads) + caught.encoded,
             "reused": sum(x.reused for x in loads) + caught.reused, "alias": plan.live_alias}
 
 

@@ -1,12 +1,13 @@
-"""updated_at is a video's version and only grows: the one rule for writing a row over another."""
+"""updated_at is a video's version and only grows: the rule for rows (judge) and for points (bounds)."""
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from vidvec.core.types import Video
-from vidvec.core.versions import REFUSED, UNCHANGED, WRITE, judge
+from vidvec.core.points import tombstone
+from vidvec.core.types import PointToWrite, Video
+from vidvec.core.versions import REFUSED, UNCHANGED, WRITE, VersionBound, judge, purge_bound, replace_bound, writes_over
 
 T = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HELD = Video("v", "title", tags=("a",), status="public", updated_at=T)
@@ -28,3 +29,24 @@ HELD = Video("v", "title", tags=("a",), status="public", updated_at=T)
 def test_what_a_row_written_over_another_does(current, incoming, action, says):
     got, reason = judge(current, incoming)
     assert got == action and says in reason
+
+
+def test_a_write_replaces_only_a_strictly_older_version():
+    point = PointToWrite("a", [1.0], {"video_id": "a", "status": "public", "updated_at": 100})
+    bound = replace_bound(point)
+    assert bound == VersionBound(100, inclusive=False)
+    assert bound.admits(99) and not bound.admits(100) and not bound.admits(101)
+    assert not bound.admits(None)  # a point without a version is not vidvec's: never overwritten
+    assert replace_bound(tombstone("a", "deleted", 100)) == bound  # today tombstones follow the same rule
+
+
+def test_a_new_point_is_always_written_an_existing_one_only_over_an_older_version():
+    point = PointToWrite("a", [1.0], {"video_id": "a", "status": "public", "updated_at": 100})
+    assert writes_over(point, None, exists=False)
+    assert writes_over(point, 99, exists=True) and not writes_over(point, 100, exists=True)
+    assert not writes_over(point, None, exists=True)
+
+
+def test_a_purge_takes_a_point_only_at_or_below_its_bound():
+    bound = purge_bound(100)
+    assert bound.admits(100) and bound.admits(1) and not bound.admits(101) and not bound.admits(None)
