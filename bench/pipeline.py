@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,10 +51,18 @@ def read_vectors(store, name: str, video_ids: list[str]) -> np.ndarray:
     return np.asarray([found[v] for v in video_ids], dtype=np.float32)
 
 
+def engines_here() -> list[str]:
+    """The engines a benchmark can run here: Edge and local mode, a server when VIDVEC_TEST_QDRANT_URL names one."""
+    return ["edge", "local"] + (["server"] if os.environ.get("VIDVEC_TEST_QDRANT_URL") else [])
+
+
 def settings_in(home: Path, store: str | None = None) -> Settings:
-    """Embedded settings under a scratch home, whatever VIDVEC_* says; store picks the engine
-    (edge | local; None = the default, Qdrant Edge)."""
-    return Settings(home=home, catalog_path=None, qdrant_path=None, qdrant_url=None, store=store, edge_path=None)
+    """Settings under a scratch home, whatever VIDVEC_* says; store picks the engine (edge | local |
+    server; None = the default, Qdrant Edge). The server is VIDVEC_TEST_QDRANT_URL's (a throwaway one)."""
+    server = {"qdrant_url": os.environ.get("VIDVEC_TEST_QDRANT_URL"),
+              "qdrant_api_key": os.environ.get("VIDVEC_TEST_QDRANT_API_KEY")} if store == "server" else {}
+    return Settings(**({"home": home, "catalog_path": None, "qdrant_path": None, "qdrant_url": None, "store": store,
+                        "edge_path": None} | server))
 
 
 def cpu_timed(fn, *args, **kwargs):

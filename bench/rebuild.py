@@ -17,9 +17,10 @@ Measured in one run, side by side:
    memory) and with the embedded store (its in-process copy of the collection,
    reported apart), and DuckDB's buffer cache apart. Target: the task's own
    memory does not grow with the shard.
-The embedded state lives on /dev/shm: local mode commits one SQLite
-transaction per point, and on this VM's disk that alone caps writes at ~75
-points/s (printed last, for scale); a Qdrant server has no such limit.
+Recipe: the default (v2). The embedded state (DuckDB and the store, Qdrant
+Edge unless VIDVEC_STORE says otherwise) lives on disk, under /var/tmp; the
+store's own rate of new points there is printed last, for scale.
+`bench/engines.py` runs the first figure on every engine side by side.
 
     python bench/rebuild.py [--quick]
 """
@@ -43,6 +44,7 @@ if str(ROOT / "include") not in sys.path:
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 BATCH = 256
+RECIPE = "v2"  # the default recipe (core.recipe.DEFAULT_RECIPE)
 
 
 def synthetic(n: int, start: int = 0) -> list:
@@ -79,14 +81,14 @@ class TimedEncoder:
             self.seconds += time.perf_counter() - start
 
 
-def rebuild(settings, embedder, t0: datetime, mode: str, shards: int = 2) -> dict:
+def rebuild(settings, embedder, t0: datetime, mode: str, shards: int = 2, alias: str = "videos") -> dict:
     """One rebuild (all steps, in this process); seconds and counts."""
     from vidvec.catalog.factory import open_catalog
     from vidvec.rebuild import catch_up, create_target, finish, load_shard, plan_rebuild
     from vidvec.store import open_store
 
-    plan = plan_rebuild(live_alias="videos", t0=t0, run_id=f"bench-{mode}-{t0:%H%M}", model_id=embedder.model_id,
-                        family=embedder.family, dim=embedder.dim, n_shards=shards, recipe="v1", mode=mode)
+    plan = plan_rebuild(live_alias=alias, t0=t0, run_id=f"bench-{mode}-{t0:%H%M}", model_id=embedder.model_id,
+                        family=embedder.family, dim=embedder.dim, n_shards=shards, recipe=RECIPE, mode=mode)
     start = time.perf_counter()
     with open_catalog(settings) as catalog, open_store(settings) as store:
         create_target(store, plan)
@@ -103,14 +105,15 @@ def copy_vectors(settings, embedder, videos: list, n1: int) -> None:
     """Stored vectors for videos[n1:]: the vector of their base copy, under their own text hash."""
     from vidvec.catalog.base import StoredEmbedding
     from vidvec.catalog.factory import open_catalog
-    from vidvec.core.recipe import build_text, text_hash
+    from vidvec.core.recipe import build_text, get_recipe, text_hash
 
+    spec = get_recipe(RECIPE)
     with open_catalog(settings) as catalog:
         base = catalog.get_embeddings([v.video_id for v in videos[:n1]], embedder.model_id)
         for start in range(n1, len(videos), 10_000):
             chunk = videos[start:start + 10_000]
             catalog.put_embeddings(StoredEmbedding(
-                v.video_id, embedder.model_id, text_hash(build_text(v)),
+                v.video_id, embedder.model_id, text_hash(build_text(v, spec), spec),
                 base[f"syn{int(v.video_id[3:]) % n1:07d}"].vector, v.updated_at, T0) for v in chunk)
 
 
@@ -215,7 +218,7 @@ def shard_memory(settings, embedder, shards: int, drop: bool, t0: datetime) -> d
     from vidvec.store import open_store
 
     plan = plan_rebuild(live_alias="videos", t0=t0, run_id=f"mem-{t0:%H%M}", model_id=embedder.model_id,
-                        family=embedder.family, dim=embedder.dim, n_shards=shards, recipe="v1", mode="reindex")
+                        family=embedder.family, dim=embedder.dim, n_shards=shards, recipe=RECIPE, mode="reindex")
     with open_store(settings) as store:
         create_target(store, plan)
     ctx = mp.get_context("spawn")
@@ -230,10 +233,9 @@ def shard_memory(settings, embedder, shards: int, drop: bool, t0: datetime) -> d
 
 
 def _home() -> str:
-    """Embedded state on tmpfs when there is one: this VM's disk costs ~13 ms per fsync, and
-    local mode commits once per point, which would measure the disk, not the rebuild."""
-    shm = Path("/dev/shm")
-    return tempfile.mkdtemp(prefix="vidvec-bench-rebuild-", dir=shm if shm.is_dir() else None)
+    """Embedded state on disk (/var/tmp is never tmpfs; /tmp may be)."""
+    disk = Path("/var/tmp")
+    return tempfile.mkdtemp(prefix="vidvec-bench-rebuild-", dir=disk if disk.is_dir() else None)
 
 
 def run(quick: bool = False) -> list[dict]:

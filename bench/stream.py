@@ -115,12 +115,12 @@ class _Sidecar:
         return self
 
 
-def _setup(home: Path, embedder):
-    from vidvec.config import load_settings
+def _setup(home: Path, embedder, engine: str | None = None):
+    from bench.pipeline import settings_in
     from vidvec.store import CollectionSpec, open_store
 
-    os.environ["VIDVEC_HOME"] = str(home)
-    settings = load_settings()
+    os.environ["VIDVEC_HOME"] = str(home)  # the sidecar settings' default paths (event log, dead letters)
+    settings = settings_in(home, store=engine)
     with open_store(settings) as store:
         store.create_collection("videos__bench", CollectionSpec(dim=embedder.dim), {
             "model_id": embedder.model_id, "family": embedder.family, "dim": embedder.dim, "recipe": "v1"})
@@ -169,19 +169,29 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def _stack(label: str, base: str | None, embedder, titles: list[str], n_backlog: int, batch: int,
-           reps: int) -> list[dict]:
-    """Encoder and sidecar alternately on the same texts (reps times): a ratio per pair, the median quoted."""
+def measure(base: str | None, embedder, titles: list[str], n_backlog: int, batch: int, reps: int,
+            engine: str | None = None, freshness: bool = True) -> dict:
+    """Encoder, store and sidecar alternately on the same texts (reps times), VIDVEC_HOME under base;
+    medians of the figures and of each pair's ratios; freshness at RATE events/s after."""
     pairs = []
     with tempfile.TemporaryDirectory(prefix="vidvec-bench-stream-", dir=base) as home:
-        settings = _setup(Path(home), embedder)
+        settings = _setup(Path(home), embedder, engine)
         for rep in range(reps):
             encoder = _encoder_rate(embedder, titles[:n_backlog], batch)
             store = _store_rate(settings, embedder.dim, n_backlog, batch, offset=10**6 * (rep + 1))
             sustained = _sustained(settings, embedder, titles[:n_backlog], batch, offset=10**6 * (rep + 1))
             pairs.append((encoder, sustained, sustained / encoder, store, sustained / min(encoder, store)))
-        fresh = _steady(settings, embedder, titles[n_backlog:], n_backlog)
-    encoder, sustained, ratio, store, overlap = (statistics.median(p[i] for p in pairs) for i in range(5))
+        fresh = _steady(settings, embedder, titles[n_backlog:], n_backlog) if freshness else []
+    keys = ("encoder", "sustained", "ratio", "store", "overlap")
+    return {k: statistics.median(p[i] for p in pairs) for i, k in enumerate(keys)} | {"freshness": fresh}
+
+
+def _stack(label: str, base: str | None, embedder, titles: list[str], n_backlog: int, batch: int,
+           reps: int) -> list[dict]:
+    """The figures of `measure` as rows."""
+    got = measure(base, embedder, titles, n_backlog, batch, reps)
+    encoder, sustained, ratio, store, overlap = (got[k] for k in ("encoder", "sustained", "ratio", "store", "overlap"))
+    fresh = got["freshness"]
     p50, p99 = _pct(fresh, 50), _pct(fresh, 99)
     return [
         {"figure": f"[{label}] encoder throughput, {n_backlog} titles, batch {batch}", "value": round(encoder, 1),

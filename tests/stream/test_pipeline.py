@@ -113,3 +113,55 @@ def test_stop_after_a_failed_write_acks_nothing(settings, embedder, publish):
     assert store.get_points("live1", [f"q{i}" for i in range(1, 5)]) == {}
     source.close()
     real.close()
+
+
+class HeldEncoder:
+    """The real encoder; its first call holds until the sidecar has read the catalog for the next batch."""
+
+    def __init__(self, embedder, catalog_reads):
+        self.inner, self.catalog_reads = embedder, catalog_reads
+        self.model_id, self.family, self.dim = embedder.model_id, embedder.family, embedder.dim
+        self.calls = 0
+        self.next_planned_during_first = False
+
+    def encode(self, texts, max_tokens=None):
+        self.calls += 1
+        if self.calls == 1:  # batch N: wait (bounded) for batch N+1's catalog reads
+            self.next_planned_during_first = wait_for(lambda: len(self.catalog_reads) >= 2, timeout=10)
+        return self.inner.encode(texts, max_tokens=max_tokens)
+
+
+class ReadRecorder:
+    """The real catalog, recording which videos each stored-vector lookup asked for."""
+
+    def __init__(self, catalog):
+        self.catalog, self.reads = catalog, []
+
+    def get_embeddings(self, video_ids, model_id):
+        self.reads.append(sorted(video_ids))
+        return self.catalog.get_embeddings(video_ids, model_id)
+
+    def __getattr__(self, name):
+        return getattr(self.catalog, name)
+
+
+def test_the_next_batch_is_planned_while_the_encoder_works(settings, embedder, publish):
+    """Batch N+1's catalog reads happen while N is encoded: the encoder never waits for them."""
+    sc = load_sidecar_settings()
+    store = make_store(settings)
+    make_target(store, "live1", embedder)
+    publish([event(f"r{i}", "upsert", 1, f"Rowing drill {i}") for i in range(1, 5)])
+    source = LocalSource(sc.log_file(settings.home), DeadLetterFile(sc.dead_letter_file(settings.home)))
+    with open_catalog(settings) as real_catalog:
+        catalog = ReadRecorder(real_catalog)
+        held = HeldEncoder(embedder, catalog.reads)
+        Sidecar(source=source, store=store, catalog=catalog, embedder=held,
+                targets=TargetMap(store, ("videos",), 3600), metrics=Metrics(), health=Health(60),
+                stop=threading.Event(), max_batch_events=2, max_batch_seconds=0.05, drain=True).run()
+    acked = source.log.acked()
+    source.close()
+    assert held.next_planned_during_first  # N+1 was read from the catalog before N's encode returned
+    assert catalog.reads[:2] == [["r1", "r2"], ["r3", "r4"]] and held.calls == 2
+    got = store.get_points("live1", [f"r{i}" for i in range(1, 5)])
+    assert sorted(got) == ["r1", "r2", "r3", "r4"] and acked == 4
+    store.close()

