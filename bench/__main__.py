@@ -1,4 +1,4 @@
-"""`make bench` = `python -m bench [--quick|--full] [--only a,b] [--markdown FILE] [--json FILE]`.
+"""`make bench` = `python -m bench [--quick|--full] [NAME ...] [--only a,b] [--markdown FILE] [--json FILE]`.
 
 Runs each bench module that exists, each in its own subprocess (clean peak-RSS
 figures, no state shared between benchmarks), and prints one table. Modules
@@ -19,13 +19,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MODULES = ("quality", "crosslingual", "encoder", "similar", "rebuild", "audit_knn", "stream", "long_text")
+MODULES = ("quality", "crosslingual", "encoder", "similar", "rebuild", "audit_knn", "stream", "long_text", "engines")
 # Quality figures are deterministic and their encode rates are CPU time, so these two
 # share the machine's 2 cores; the speed and latency modules then run alone.
 TOGETHER = ("quality", "crosslingual")
 # Full-size runs of these take 5-13 minutes each on 2 cores; `make bench` runs
-# them at their quick size to stay within 15 minutes, `--full` at full size.
-SHORTENED = ("rebuild", "stream")
+# them at their quick size to stay within 15 minutes, `--full` (or naming them) at full size.
+SHORTENED = ("rebuild", "stream", "engines")
 
 
 def machine() -> dict:
@@ -80,11 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller samples (a smoke run)")
     parser.add_argument("--full", action="store_true", help=f"run {', '.join(SHORTENED)} at full size too")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="modules to run at full size, e.g. engines")
     parser.add_argument("--only", help="comma-separated modules, e.g. encoder,quality")
     parser.add_argument("--markdown", help="also write the table to this file")
     parser.add_argument("--json", help="also write all rows to this file")
     args = parser.parse_args()
-    wanted = args.only.split(",") if args.only else MODULES
+    wanted = args.names or (args.only.split(",") if args.only else MODULES)
+    full = args.full or bool(args.names)  # a module named on its own runs at its full size
     info, results, start = machine(), {}, time.perf_counter()
     print("machine:", json.dumps(info), flush=True)
     present = []
@@ -96,7 +98,7 @@ def main() -> None:
     together = [n for n in present if n in TOGETHER]
     for group in ([together] if together else []) + [[n] for n in present if n not in TOGETHER]:
         print(f"running {' + '.join(group)} ...", flush=True)
-        quick = args.quick or (not args.full and all(n in SHORTENED for n in group))
+        quick = args.quick or (not full and all(n in SHORTENED for n in group))
         done = run_modules(group, quick)
         for name in done:
             done[name]["quick"] = quick

@@ -87,26 +87,41 @@ def _rebuild_once(engine: str, base: Path, videos: list, embedder, tag: str) -> 
             with open_store(settings) as store:
                 store.drop_collection(done["plan"].collection)
         return {"wall_s": done["seconds"], "encoder_s": timed.seconds, "store_s": StoreClock.seconds,
-                "videos": len(videos)}
+                "fixed_s": StoreClock.fixed_seconds, "videos": len(videos)}
     finally:
         StoreClock.uninstall()
         shutil.rmtree(home, ignore_errors=True)
 
 
-def rebuilds(engines: list[str], base: Path, n: int, reps: int) -> dict:
-    """engine -> medians of a reembed of n new videos (2 shards, real encoder), engines alternating."""
+def rebuild_variants(engines: list[str], disk: Path, tmpfs: Path) -> list[tuple[str, str, Path]]:
+    """(engine, medium, base): every engine on disk; the default also on tmpfs (the same code without the
+    disk's fsync latency, which Edge's payload indexes, flushes and index build pay hundreds of times)."""
+    out = [(e, "disk", disk) for e in engines]
+    if tmpfs.is_dir():
+        out.insert(1, ("edge", "tmpfs", tmpfs))
+    return out
+
+
+def rebuilds(engines: list[str], disk: Path, tmpfs: Path, n: int, reps: int) -> dict:
+    """(engine, medium) -> medians of a reembed of n new videos (2 shards, real encoder), variants alternating.
+
+    Local mode runs once (its writes on disk cost ~1-10 ms a point); the others reps times.
+    """
     from bench.rebuild import synthetic as synthetic_videos
 
     videos, embedder = synthetic_videos(n), _embedder()
     embedder.encode(["warm up"])
-    runs: dict = {e: [] for e in engines}
+    runs: dict = {}
     for rep in range(reps):
-        for engine in engines:
-            runs[engine].append(_rebuild_once(engine, base, videos, embedder, f"{rep}{engine}"))
+        for engine, medium, base in rebuild_variants(engines, disk, tmpfs):
+            if engine != "local" or rep == 0:
+                runs.setdefault((engine, medium), []).append(
+                    _rebuild_once(engine, base, videos, embedder, f"{rep}{engine}{medium}"))
     out = {}
-    for engine, got in runs.items():
-        out[engine] = {k: statistics.median(g[k] for g in got) for k in ("wall_s", "encoder_s", "store_s")}
-        out[engine] |= {"ratio": statistics.median(g["wall_s"] / g["encoder_s"] for g in got), "videos": n}
+    for key, got in runs.items():
+        out[key] = {k: statistics.median(g[k] for g in got) for k in ("wall_s", "encoder_s", "store_s", "fixed_s")}
+        out[key] |= {"ratio": statistics.median(g["wall_s"] / g["encoder_s"] for g in got), "videos": n,
+                     "runs": len(got)}
     return out
 
 

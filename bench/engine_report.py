@@ -59,8 +59,11 @@ def store_rows(engine: str, n: int, runs: list[dict], recall: dict, reps: int) -
             rows.append(row(f"{tag} {what}, on {medium}", _med(runs, key), "points/s"))
     rows.append(row(f"{tag} index build until ready", _med(runs, "build_s"), "s"))
     for mode, label in (("unfiltered", "similar k=10"), ("filtered", "similar k=10, language-filtered")):
+        cpu99 = _med(runs, "queries", mode, "cpu_p99_ms")
         rows += [row(f"{tag} {label}, p50", _med(runs, "queries", mode, "p50_ms"), "ms"),
-                 row(f"{tag} {label}, p99", _med(runs, "queries", mode, "p99_ms"), "ms")]
+                 row(f"{tag} {label}, p99", _med(runs, "queries", mode, "p99_ms"), "ms"),
+                 row(f"{tag}   CPU time per call (all threads of the process), p50",
+                     _med(runs, "queries", mode, "cpu_p50_ms"), f"ms (p99 {cpu99:.2f} ms)")]
         rows.append(row(f"{tag} recall@10 vs exact kNN, {mode}", recall[mode], "share"))
     rows.append(row(f"{tag} reopen: open the store + first similar", _med(runs, "reopen_s"), "s"))
     if "recover" in runs[0]:
@@ -83,11 +86,13 @@ def ratio_rows(engines: list[str], stores: dict, n: int) -> list[dict]:
     base = stores.get((DEFAULT, n))
     for other in (e for e in engines if e != DEFAULT and (e, n) in stores):
         runs = stores[(other, n)]
+        media = {r.get("medium", "disk") for r in runs + base}
+        where = "on disk" if media == {"disk"} else f"{other} on {runs[0].get('medium')}, {DEFAULT} on disk"
         for key, what in (("new_per_s", "new points"), ("overwrite_per_s", "overwrites"),
                           ("tombstone_per_s", "tombstones")):
             if _med(runs, key) and _med(base, key):
-                rows.append(row(f"{DEFAULT} / {other} write rate, {what}, {n:,} points", _med(base, key) /
-                                _med(runs, key), "x"))
+                rows.append(row(f"{DEFAULT} / {other} write rate, {what}, {n:,} points ({where})",
+                                _med(base, key) / _med(runs, key), "x"))
         for mode in ("unfiltered", "filtered"):
             rows.append(row(f"{other} / {DEFAULT} similar p50, {mode}, {n:,} points",
                             _med(runs, "queries", mode, "p50_ms") / _med(base, "queries", mode, "p50_ms"), "x"))
@@ -108,12 +113,14 @@ def audit_rows(audits: dict) -> list[dict]:
 
 def pipeline_rows(rebuilds: dict, sidecars: dict) -> list[dict]:
     rows = []
-    for engine, r in rebuilds.items():
-        rows += [row(f"[{engine}] reembed of {r['videos']:,} new videos (2 shards, recipe v2, on disk): wall",
-                     r["wall_s"], "s"),
-                 row(f"[{engine}]   encoder time inside it / store write time", r["encoder_s"],
-                     f"s / {r['store_s']:.2f} s"),
-                 row(f"[{engine}]   wall / encoder time", r["ratio"], "x")]
+    for (engine, medium), r in rebuilds.items():
+        how = f"median of {r['runs']}" if r["runs"] > 1 else "one run"
+        rows += [row(f"[{engine}] reembed of {r['videos']:,} new videos (2 shards, recipe v2, on {medium}; {how}): "
+                     f"wall", r["wall_s"], "s"),
+                 row(f"[{engine}]   encoder time inside it", r["encoder_s"], "s"),
+                 row(f"[{engine}]   store: writes / create + index build + ready + close", r["store_s"],
+                     f"s / {r['fixed_s']:.2f} s"),
+                 row(f"[{engine}]   wall / encoder time, on {medium}", r["ratio"], "x")]
     for engine, s in sidecars.items():
         rows += [row(f"[{engine}] encoder alone, {s['events']:,} titles, batch {s['batch']}", s["encoder"], "texts/s"),
                  row(f"[{engine}] store alone, conditional writes of new points, on disk", s["store"], "points/s"),
@@ -131,13 +138,16 @@ def target_rows(stores: dict, audits: dict, rebuilds: dict, sidecars: dict, size
                         f"rate ({small:,} points)", ratio, "x", f">= {TARGETS['writes']:.0f}: {_met(ratio >= 20)}"))
     for mode in ("unfiltered", "filtered"):
         p99 = _med(stores[(DEFAULT, large)], "queries", mode, "p99_ms")
-        rows.append(row(f"TARGET similar p99 at {large:,} points, {mode} ({DEFAULT})", p99, "ms",
-                        f"<= {TARGETS['p99_ms']:.0f}: {_met(p99 <= TARGETS['p99_ms'])}"))
+        cpu = _med(stores[(DEFAULT, large)], "queries", mode, "cpu_p99_ms")
+        rows.append(row(f"TARGET similar p99 at {large:,} points, {mode} ({DEFAULT}; CPU time p99 {cpu:.2f} ms)",
+                        p99, "ms", f"<= {TARGETS['p99_ms']:.0f}: {_met(p99 <= TARGETS['p99_ms'])}"))
     s = sidecars[DEFAULT]["ratio"]
     rows.append(row(f"TARGET sidecar sustained on disk / encoder ({DEFAULT})", s, "x",
                     f">= {TARGETS['sidecar']}: {_met(s >= TARGETS['sidecar'])}"))
-    r = rebuilds[DEFAULT]["ratio"]
-    rows.append(row(f"TARGET rebuild wall / encoder time ({DEFAULT})", r, "x",
+    got = rebuilds[(DEFAULT, "disk")]
+    r = got["ratio"]
+    rows.append(row(f"TARGET rebuild wall / encoder time ({DEFAULT}, {got['videos']:,} videos on disk; "
+                    f"store's fixed work {got['fixed_s']:.1f} s of it)", r, "x",
                     f"<= {TARGETS['rebuild']}: {_met(r <= TARGETS['rebuild'])}"))
     weak = audits[DEFAULT]["weak"]
     named = [f for f in weak["failures"] if f.startswith("recall@10 overall")]

@@ -132,7 +132,7 @@ def run(quick: bool = False) -> list[dict]:
                   for key, runs in stores.items()}
         audits = {e: engine_pipeline.weak_audit(e, videos, real, _home(DISK, "audit"))
                   for e in engines if e != "local"}
-        rebuilds = engine_pipeline.rebuilds(engines, DISK, n=1_000 if quick else 2_000, reps=reps)
+        rebuilds = engine_pipeline.rebuilds(engines, DISK, TMPFS, n=1_000 if quick else 2_000, reps=reps)
         sidecars = engine_pipeline.sidecars(engines, DISK, n=500 if quick else 1_000, reps=reps)
     finally:
         shutil.rmtree(work, ignore_errors=True)
