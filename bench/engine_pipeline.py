@@ -102,31 +102,36 @@ def rebuild_variants(engines: list[str], disk: Path, tmpfs: Path) -> list[tuple[
     return out
 
 
-def rebuilds(engines: list[str], disk: Path, tmpfs: Path, n: int, reps: int) -> dict:
-    """(engine, medium) -> medians of a reembed of n new videos (2 shards, real encoder), variants alternating.
+def rebuilds(engines: list[str], disk: Path, tmpfs: Path, n: int, reps: int, demo: int | None) -> dict:
+    """(engine, medium, videos) -> medians of reembeds (2 shards, real encoder), variants alternating.
 
-    Local mode runs once (its writes on disk cost ~1-10 ms a point); the others reps times.
+    n new videos on every variant: the default engine on disk reps times, the others once (local
+    mode's writes on disk cost ~1-10 ms a point); then, with demo, the default engine on disk once
+    more with the sample catalog's size (its texts under new ids): the target's figure, since the
+    store's fixed work per collection weighs less the more videos a rebuild encodes.
     """
     from bench.rebuild import synthetic as synthetic_videos
 
-    videos, embedder = synthetic_videos(n), _embedder()
+    embedder = _embedder()
     embedder.encode(["warm up"])
+    plan = [(e, m, b, n) for e, m, b in rebuild_variants(engines, disk, tmpfs)]
+    plan = plan + [p for p in plan if p[:2] == ("edge", "disk")] * (reps - 1)
+    if demo:
+        plan.append(("edge", "disk", disk, demo))
     runs: dict = {}
-    for rep in range(reps):
-        for engine, medium, base in rebuild_variants(engines, disk, tmpfs):
-            if engine != "local" or rep == 0:
-                runs.setdefault((engine, medium), []).append(
-                    _rebuild_once(engine, base, videos, embedder, f"{rep}{engine}{medium}"))
+    for i, (engine, medium, base, size) in enumerate(plan):
+        runs.setdefault((engine, medium, size), []).append(
+            _rebuild_once(engine, base, synthetic_videos(size), embedder, f"{i}{engine}{medium}"))
     out = {}
     for key, got in runs.items():
         out[key] = {k: statistics.median(g[k] for g in got) for k in ("wall_s", "encoder_s", "store_s", "fixed_s")}
-        out[key] |= {"ratio": statistics.median(g["wall_s"] / g["encoder_s"] for g in got), "videos": n,
+        out[key] |= {"ratio": statistics.median(g["wall_s"] / g["encoder_s"] for g in got), "videos": key[2],
                      "runs": len(got)}
     return out
 
 
 def sidecars(engines: list[str], base: Path, n: int, reps: int) -> dict:
-    """engine -> bench.stream's figures for a backlog of n new videos on disk (no freshness run)."""
+    """engine -> medians of bench.stream's figures for a backlog of n new videos on disk (no freshness run)."""
     import logging
 
     import structlog
@@ -139,9 +144,9 @@ def sidecars(engines: list[str], base: Path, n: int, reps: int) -> dict:
     titles, embedder = stream._titles(n), _embedder()
     embedder.encode(titles[:batch])
     out = {e: [] for e in engines}
-    for _ in range(reps):
-        for engine in engines:
+    for rep in range(reps):
+        for engine in engines if rep == 0 else [e for e in engines if e != "local"]:  # local: once (slow on disk)
             out[engine].append(stream.measure(str(base), embedder, titles, n, batch, 1, engine=engine,
                                               freshness=False))
     return {e: {k: statistics.median(g[k] for g in got) for k in ("encoder", "sustained", "ratio", "store")}
-            | {"events": n, "batch": batch} for e, got in out.items()}
+            | {"events": n, "batch": batch, "runs": len(got)} for e, got in out.items()}

@@ -113,7 +113,7 @@ def audit_rows(audits: dict) -> list[dict]:
 
 def pipeline_rows(rebuilds: dict, sidecars: dict) -> list[dict]:
     rows = []
-    for (engine, medium), r in rebuilds.items():
+    for (engine, medium, _), r in rebuilds.items():
         how = f"median of {r['runs']}" if r["runs"] > 1 else "one run"
         rows += [row(f"[{engine}] reembed of {r['videos']:,} new videos (2 shards, recipe v2, on {medium}; {how}): "
                      f"wall", r["wall_s"], "s"),
@@ -125,7 +125,7 @@ def pipeline_rows(rebuilds: dict, sidecars: dict) -> list[dict]:
         rows += [row(f"[{engine}] encoder alone, {s['events']:,} titles, batch {s['batch']}", s["encoder"], "texts/s"),
                  row(f"[{engine}] store alone, conditional writes of new points, on disk", s["store"], "points/s"),
                  row(f"[{engine}] sidecar sustained, every event encoded, on disk", s["sustained"], "events/s"),
-                 row(f"[{engine}]   sustained / encoder (median of side-by-side pairs)", s["ratio"], "x")]
+                 row(f"[{engine}]   sustained / encoder (median of {s['runs']} side-by-side pairs)", s["ratio"], "x")]
     return rows
 
 
@@ -144,7 +144,7 @@ def target_rows(stores: dict, audits: dict, rebuilds: dict, sidecars: dict, size
     s = sidecars[DEFAULT]["ratio"]
     rows.append(row(f"TARGET sidecar sustained on disk / encoder ({DEFAULT})", s, "x",
                     f">= {TARGETS['sidecar']}: {_met(s >= TARGETS['sidecar'])}"))
-    got = rebuilds[(DEFAULT, "disk")]
+    got = rebuilds[max(k for k in rebuilds if k[:2] == (DEFAULT, "disk"))]  # the largest rebuild on disk
     r = got["ratio"]
     rows.append(row(f"TARGET rebuild wall / encoder time ({DEFAULT}, {got['videos']:,} videos on disk; "
                     f"store's fixed work {got['fixed_s']:.1f} s of it)", r, "x",
