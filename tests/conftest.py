@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -115,3 +116,42 @@ def build_live(settings, videos, embedder, t0=None, shards: int = 2) -> str:
         # The rebuild leaves the live alias alone (promotion is its own DAG); tests want it live.
         store.set_aliases({settings.live_alias: plan.collection, settings.next_alias: None})
     return plan.collection
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class HeldEncoder:
+    """The real encoder; its first call holds (10 s at most) until the catalog was read for the next batch."""
+
+    def __init__(self, embedder, catalog_reads):
+        self.inner, self.catalog_reads = embedder, catalog_reads
+        self.model_id, self.family, self.dim = embedder.model_id, embedder.family, embedder.dim
+        self.calls = 0
+        self.next_planned_during_first = False
+
+    def encode(self, texts, max_tokens=None):
+        self.calls += 1
+        if self.calls == 1:  # batch N: wait (bounded) for batch N+1's catalog reads
+            self.next_planned_during_first = _wait_for(lambda: len(self.catalog_reads) >= 2, timeout=10)
+        return self.inner.encode(texts, max_tokens=max_tokens)
+
+
+class ReadRecorder:
+    """The real catalog, recording which videos each stored-vector lookup asked for."""
+
+    def __init__(self, catalog):
+        self.catalog, self.reads = catalog, []
+
+    def get_embeddings(self, video_ids, model_id):
+        self.reads.append(sorted(video_ids))
+        return self.catalog.get_embeddings(video_ids, model_id)
+
+    def __getattr__(self, name):
+        return getattr(self.catalog, name)

@@ -66,7 +66,7 @@ def test_missing_points_lower_coverage_and_recall(live, catalog, store, sample_s
 
 
 def test_stale_vectors_raise_staleness_and_lower_recall(live, catalog, store, sample_slice, embedder):
-    from vidvec.rebuild import embed_videos
+    from vidvec.apply import embed_videos
 
     # A quarter of the videos got a new text (another video's) after the build;
     # the warehouse has their new vectors, the collection still the old ones.

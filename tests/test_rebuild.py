@@ -201,3 +201,26 @@ def test_plan_refuses_bad_input(kwargs, message):
                 recipe="v1", mode="reembed") | kwargs
     with pytest.raises(VidvecError, match=message):
         plan_rebuild(**args)
+
+
+def test_a_shard_reads_the_next_batch_while_the_encoder_works(settings, catalog, store, embedder, sample_slice):
+    """Batch i+1's catalog reads happen while batch i is encoded; every point is written as before."""
+    from tests.conftest import HeldEncoder, ReadRecorder
+
+    videos = sample_slice[:6]
+    catalog.upsert_videos(videos)
+    plan = make_plan(settings, embedder, shards=1)
+    create_target(store, plan)
+    reads = ReadRecorder(catalog)
+    held = HeldEncoder(embedder, reads.reads)
+    loaded = load_shard(reads, store, held, plan, 0, batch_size=2)
+    assert held.next_planned_during_first  # batch 2 was read before batch 1's encode returned
+    assert [len(r) for r in reads.reads] == [2, 2, 2] and held.calls == 3
+    assert loaded == ShardLoaded(0, 6, 6, 0)
+    points = served(store, plan.collection)
+    assert sorted(points) == sorted(v.video_id for v in videos)
+    expected = embedder.encode([build_text(v) for v in videos])
+    for v, vec in zip(videos, expected, strict=True):
+        np.testing.assert_allclose(points[v.video_id]["vector"], vec, atol=1e-5, err_msg=v.video_id)
+    stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
+    assert sorted(stored) == sorted(v.video_id for v in videos)  # every new vector kept for reuse

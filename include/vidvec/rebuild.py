@@ -15,10 +15,11 @@ current text has no stored vector (it must never run the encoder).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from vidvec.apply import apply_videos, embed_videos
+from vidvec.apply import Plan, apply_videos, encode_plan, finish_embeddings, plan_embeddings
 from vidvec.catalog.base import Catalog
 from vidvec.core.naming import collection_name, next_alias
 from vidvec.core.recipe import get_recipe
@@ -128,20 +129,47 @@ def create_target(store: VectorStore, plan: RebuildPlan, spec: CollectionSpec | 
 
 def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
                shard: int, batch_size: int = 256) -> ShardLoaded:
-    """Stream one shard of the catalog as of T0 into the new collection (insert-only)."""
+    """Stream one shard of the catalog as of T0 into the new collection (insert-only).
+
+    A pipeline of two batches: while the encoder thread encodes batch i, this
+    thread reads and plans batch i+1 (catalog scan, stored vectors), then
+    stores batch i's new vectors and writes its points while i+1 is encoded.
+    The encoder thread only encodes; the catalog and the store stay here. A
+    batch read and encoded is written even when reading the next one fails.
+    """
     name = plan.collection
     check_family(embedder, store.metadata(name)["family"], name)
     total = catalog.count_shard(shard, plan.n_shards, as_of=plan.t0)
     progress = Progress(f"{plan.mode} shard {shard}/{plan.n_shards}", total=total, log=log)
-    rows = encoded = 0
-    for videos in catalog.scan_shard(shard, plan.n_shards, as_of=plan.t0, batch_size=batch_size):
-        points, n_encoded = embed_videos(videos, catalog, embedder, plan.recipe, plan.t0, encode=plan.encode)
-        store.insert_only(name, points, dim=plan.dim)
-        rows += len(videos)
-        encoded += n_encoded
-        progress.update(len(videos))
+    batches = iter(catalog.scan_shard(shard, plan.n_shards, as_of=plan.t0, batch_size=batch_size))
+    done = {"rows": 0, "encoded": 0}
+
+    def read_next(encoder: ThreadPoolExecutor) -> tuple[Plan, Future] | None:
+        """The next batch, planned and queued for the encoder; None after the last."""
+        videos = next(batches, None)
+        if videos is None:
+            return None
+        todo = plan_embeddings(videos, catalog, embedder, plan.recipe, encode=plan.encode)
+        return todo, encoder.submit(encode_plan, todo, embedder)
+
+    def write(batch: tuple[Plan, Future]) -> None:
+        todo, fresh = batch
+        store.insert_only(name, finish_embeddings(todo, fresh.result(), catalog, embedder, plan.t0).points,
+                          dim=plan.dim)
+        done["rows"] += len(todo.videos)
+        done["encoded"] += len(todo.todo)
+        progress.update(len(todo.videos))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="vidvec-encoder") as encoder:
+        pending = read_next(encoder)
+        while pending:
+            try:
+                following = read_next(encoder)  # while pending is encoded
+            finally:
+                write(pending)  # also when reading the next batch failed: keep what was read
+            pending = following
     progress.done()
-    return ShardLoaded(shard, rows, encoded, rows - encoded)
+    return ShardLoaded(shard, done["rows"], done["encoded"], done["rows"] - done["encoded"])
 
 
 def catch_up(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from tests.conftest import HeldEncoder, ReadRecorder
 from tests.stream.conftest import event, make_target, wait_for
 from vidvec.catalog.factory import open_catalog
 from vidvec.store import make_store
@@ -113,36 +114,6 @@ def test_stop_after_a_failed_write_acks_nothing(settings, embedder, publish):
     assert store.get_points("live1", [f"q{i}" for i in range(1, 5)]) == {}
     source.close()
     real.close()
-
-
-class HeldEncoder:
-    """The real encoder; its first call holds until the sidecar has read the catalog for the next batch."""
-
-    def __init__(self, embedder, catalog_reads):
-        self.inner, self.catalog_reads = embedder, catalog_reads
-        self.model_id, self.family, self.dim = embedder.model_id, embedder.family, embedder.dim
-        self.calls = 0
-        self.next_planned_during_first = False
-
-    def encode(self, texts, max_tokens=None):
-        self.calls += 1
-        if self.calls == 1:  # batch N: wait (bounded) for batch N+1's catalog reads
-            self.next_planned_during_first = wait_for(lambda: len(self.catalog_reads) >= 2, timeout=10)
-        return self.inner.encode(texts, max_tokens=max_tokens)
-
-
-class ReadRecorder:
-    """The real catalog, recording which videos each stored-vector lookup asked for."""
-
-    def __init__(self, catalog):
-        self.catalog, self.reads = catalog, []
-
-    def get_embeddings(self, video_ids, model_id):
-        self.reads.append(sorted(video_ids))
-        return self.catalog.get_embeddings(video_ids, model_id)
-
-    def __getattr__(self, name):
-        return getattr(self.catalog, name)
 
 
 def test_the_next_batch_is_planned_while_the_encoder_works(settings, embedder, publish):
