@@ -38,14 +38,16 @@ def test_similar_json_language_filter_and_unknown_id(settings, sample_slice, emb
     fr = next(v for v in sample_slice if v.language == "fr")
     done = run("similar", fr.video_id, "--k", "20", "--json", home=settings.home)
     assert done.returncode == 0, done.stderr
-    hits = json.loads(done.stdout)
+    answer = json.loads(done.stdout)
+    assert answer["video_id"] == fr.video_id and answer["confident"] is True and answer["k"] == 20
+    hits = answer["hits"]
     assert len(hits) == 20 and fr.video_id not in {h["video_id"] for h in hits}
     assert {"video_id", "score", "title", "language"} <= set(hits[0])
     assert all(h["title"] for h in hits)
     assert hits == sorted(hits, key=lambda h: -h["score"])
     assert len({h["language"] for h in hits}) > 1  # MUSE is cross-lingual
 
-    only_fr = json.loads(run("similar", fr.video_id, "--language", "fr", "--json", home=settings.home).stdout)
+    only_fr = json.loads(run("similar", fr.video_id, "--language", "fr", "--json", home=settings.home).stdout)["hits"]
     assert only_fr and {h["language"] for h in only_fr} == {"fr"}
 
     missing = run("similar", "noSuchVideo", home=settings.home)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol, runtime_checkable
 
+from vidvec.core.query import NeighbourQuery
 from vidvec.core.types import CollectionState, Hit, PointToWrite
 from vidvec.errors import VidvecError
 
@@ -190,6 +191,17 @@ class VectorStore(Protocol):
 
     def search(self, name: str, vector, k: int, language: str | None = None, exclude: str | None = None,
                hnsw_ef: int | None = None) -> list[Hit]: ...
+
+    def neighbours(self, name: str, video_id: str, query: NeighbourQuery) -> list[Hit]:
+        """The answer to a recommender's query (core/query.py) for a stored public video.
+
+        Filters go to the engine's payload filter; negative examples are a
+        recommend query, diversity is MMR, max_per_owner the engine's grouping
+        (or rounds of filtered queries where it has none). A hit's score is its
+        cosine similarity to the video (average_vector: to Qdrant's averaged
+        query vector). An engine without a capability the query needs refuses
+        it in one line.
+        """
 
     # -- maintenance ----------------------------------------------------------
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:

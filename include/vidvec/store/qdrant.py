@@ -16,18 +16,19 @@ from qdrant_client import models as m
 
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
+from vidvec.core.query import Scope
 from vidvec.core.types import CollectionState, Hit, PointToWrite
 from vidvec.core.versions import VersionBound, purge_bound, replace_bound
 from vidvec.errors import VidvecError
 from vidvec.store.base import (
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
-    SERVED_STATUS,
     Capabilities,
     CollectionSpec,
     IndexState,
     spec_from_metadata,
 )
+from vidvec.store import qdrant_query
 from vidvec.store.common import StoreCommon, check_k, placeholder_vector
 
 SERVER = Capabilities("qdrant-server", exact=False, payload_indexes=True, background_optimizer=True,
@@ -37,11 +38,7 @@ LOCAL = Capabilities("qdrant-local", exact=True, payload_indexes=False, backgrou
 
 
 def _public(language: str | None = None, exclude: str | None = None) -> m.Filter:
-    must = [m.FieldCondition(key="status", match=m.MatchValue(value=SERVED_STATUS))]
-    if language:
-        must.append(m.FieldCondition(key="language", match=m.MatchValue(value=language)))
-    must_not = [m.HasIdCondition(has_id=[point_id(exclude)])] if exclude else []
-    return m.Filter(must=must, must_not=must_not)
+    return qdrant_query.scope_filter(Scope(language=language, exclude_ids=(exclude,) if exclude else ()))
 
 
 def _version(bound: VersionBound) -> m.FieldCondition:
@@ -211,15 +208,21 @@ class QdrantStore(StoreCommon):
     def search(self, name: str, vector, k: int, language: str | None = None,
                exclude: str | None = None, hnsw_ef: int | None = None) -> list[Hit]:
         check_k(k)
-        params = None
-        if self.capabilities.search_params:
-            params = m.SearchParams(hnsw_ef=hnsw_ef or self._spec(name).hnsw_ef,
-                                    quantization=m.QuantizationSearchParams(rescore=True))
         result = self.client.query_points(name, query=list(map(float, vector)), limit=k,
                                           query_filter=_public(language, exclude),
-                                          search_params=params, with_payload=True)
+                                          search_params=self._search_params(name, hnsw_ef), with_payload=True)
         return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
                 for p in result.points]
+
+    def _neighbours(self, name: str, vector, negatives: list, query, scope) -> list[Hit]:
+        return qdrant_query.neighbours(self.client, name, self._search_params(name, query.hnsw_ef), vector,
+                                       negatives, query, scope)
+
+    def _search_params(self, name: str, hnsw_ef: int | None) -> m.SearchParams | None:
+        if not self.capabilities.search_params:
+            return None
+        return m.SearchParams(hnsw_ef=hnsw_ef or self._spec(name).hnsw_ef,
+                              quantization=m.QuantizationSearchParams(rescore=True))
 
     # -- maintenance ---------------------------------------------------------
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:
