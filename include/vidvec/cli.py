@@ -124,32 +124,34 @@ def sidecar(drain: Annotated[bool, typer.Option("--drain", help="process the bac
 
 
 def _query_option(name: str, *decls: str, **kwargs):
-    """A `vidvec similar` option with NeighbourQuery's default and description (bounds are checked there)."""
+    """A `vidvec similar` option described by NeighbourQuery's field; unset, the model's default applies."""
     from vidvec.core.query import NeighbourQuery
 
     schema = NeighbourQuery.model_json_schema()["properties"][name]
     numeric = next((s for s in [schema, *schema.get("anyOf", [])] if "minimum" in s), {})
     bounds = f" [{numeric['minimum']}..{numeric['maximum']}]" if numeric else ""
-    default = None if schema.get("default") == [] else schema.get("default")
-    return typer.Option(default, *decls, help=schema["description"] + bounds, show_default=default is not None,
-                        **kwargs)
+    default = f" (default {schema['default']})" if schema.get("default") not in (None, [], False) else ""
+    return typer.Option(*decls, help=schema["description"] + bounds + default, show_default=False, **kwargs)
+
+
+Opt = _query_option
 
 
 @app.command()
 def similar(video_id: str,
-            k: int = _query_option("k"),
-            min_score: float | None = _query_option("min_score"),
-            language: str | None = _query_option("language"),
-            category: list[str] | None = _query_option("categories", "--category"),
-            other_owners: bool = _query_option("other_owners", "--other-owners"),
-            exclude_owner: list[str] | None = _query_option("exclude_owners", "--exclude-owner"),
-            published_after: str | None = _query_option("published_after"),
-            published_before: str | None = _query_option("published_before"),
-            negative: list[str] | None = _query_option("negative", "--not", metavar="ID"),
-            strategy: str = _query_option("strategy"),
-            diverse: float | None = _query_option("diversity", "--diverse", metavar="LAMBDA"),
-            candidates: int = _query_option("candidates"),
-            max_per_owner: int | None = _query_option("max_per_owner"),
+            k: Annotated[int | None, Opt("k")] = None,
+            min_score: Annotated[float | None, Opt("min_score")] = None,
+            language: Annotated[str | None, Opt("language")] = None,
+            category: Annotated[list[str] | None, Opt("categories", "--category")] = None,
+            other_owners: Annotated[bool, Opt("other_owners", "--other-owners")] = False,
+            exclude_owner: Annotated[list[str] | None, Opt("exclude_owners", "--exclude-owner")] = None,
+            published_after: Annotated[str | None, Opt("published_after")] = None,
+            published_before: Annotated[str | None, Opt("published_before")] = None,
+            negative: Annotated[list[str] | None, Opt("negative", "--not", metavar="ID")] = None,
+            strategy: Annotated[str | None, Opt("strategy")] = None,
+            diverse: Annotated[float | None, Opt("diversity", "--diverse", metavar="LAMBDA")] = None,
+            candidates: Annotated[int | None, Opt("candidates")] = None,
+            max_per_owner: Annotated[int | None, Opt("max_per_owner")] = None,
             alias: Annotated[str | None, typer.Option(help="alias or collection; default the live alias")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Videos similar to VIDEO_ID, served through the live alias; repeat --category, --exclude-owner, --not.
@@ -163,12 +165,11 @@ def similar(video_id: str,
     from vidvec.store import open_store
 
     validate_video_id(video_id)
-    query = NeighbourQuery.parse({
-        "k": k, "min_score": min_score, "language": language, "categories": tuple(category or ()),
-        "other_owners": other_owners, "exclude_owners": tuple(exclude_owner or ()),
-        "published_after": published_after, "published_before": published_before,
-        "negative": tuple(negative or ()), "strategy": strategy, "diversity": diverse, "candidates": candidates,
-        "max_per_owner": max_per_owner})
+    given = {"k": k, "min_score": min_score, "language": language, "categories": category,
+             "other_owners": other_owners, "exclude_owners": exclude_owner, "published_after": published_after,
+             "published_before": published_before, "negative": negative, "strategy": strategy,
+             "diversity": diverse, "candidates": candidates, "max_per_owner": max_per_owner}
+    query = NeighbourQuery.parse({key: value for key, value in given.items() if value is not None})
     settings = _settings()
     with open_store(settings) as store:
         found = similar_videos(store, store.resolve(alias or settings.live_alias), video_id, query)

@@ -135,7 +135,7 @@ def test_a_plain_query_is_exactly_similar(col):
         served = store.similar("c", f"v{q}", k=12, language=language)
         assert [(h.video_id, round(h.score, 5)) for h in found.hits] == [
             (h.video_id, round(h.score, 5)) for h in served]
-        assert found.confident and NeighbourQuery(k=12, language=language).plain
+        assert found.confident
     check(col, 1, k=12)
 
 
@@ -144,7 +144,8 @@ def test_every_filter_is_the_engines_payload_filter(col):
     hits = check(col, 7, k=20, categories=("c1", "c2"), other_owners=True, exclude_owners=("o5", "o9"))
     assert {h.payload["category"] for h in hits} <= {"c1", "c2"}
     assert not {h.payload["owner_id"] for h in hits} & {body(7)["owner_id"], "o5", "o9"}
-    window = {"published_after": "2023-11-14T22:13:20.050000+00:00", "published_before": "2023-11-14T22:13:20.120+00:00"}
+    window = {"published_after": "2023-11-14T22:13:20.050+00:00",
+              "published_before": "2023-11-14T22:13:20.120+00:00"}
     hits = check(col, 10, k=100, **window)  # T0 + 50 ms .. T0 + 120 ms: v50..v119, none without a date
     assert hits and all(T0 + 50_000 <= h.payload["published_at"] < T0 + 120_000 for h in hits)
     assert len(hits) == sum(1 for i in range(50, 120) if i % 11)

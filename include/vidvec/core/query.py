@@ -111,11 +111,6 @@ class NeighbourQuery(BaseModel):
         except ValidationError as exc:
             raise VidvecError(f"invalid query: {_problems(exc)}") from None
 
-    @property
-    def plain(self) -> bool:
-        """Nothing but k, language and hnsw_ef: exactly what `VectorStore.similar` answers."""
-        return self == NeighbourQuery(k=self.k, language=self.language, hnsw_ef=self.hnsw_ef)
-
     def scope(self, video_id: str, owner_id: str | None) -> Scope:
         """The payload filter of this query for one query video (owned by owner_id)."""
         owners = self.exclude_owners + ((owner_id,) if self.other_owners and owner_id else ())

@@ -20,6 +20,7 @@ from vidvec.core.query import Scope
 from vidvec.core.types import CollectionState, Hit, PointToWrite
 from vidvec.core.versions import VersionBound, purge_bound, replace_bound
 from vidvec.errors import VidvecError
+from vidvec.store import qdrant_query
 from vidvec.store.base import (
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
@@ -28,7 +29,6 @@ from vidvec.store.base import (
     IndexState,
     spec_from_metadata,
 )
-from vidvec.store import qdrant_query
 from vidvec.store.common import StoreCommon, check_k, placeholder_vector
 
 SERVER = Capabilities("qdrant-server", exact=False, payload_indexes=True, background_optimizer=True,
