@@ -91,7 +91,10 @@ def per_owner(fetch: Callable[[Scope, int], list[Hit]], k: int, cap: int, scope:
     each round excludes, in the payload filter, the owners already at cap and
     the hits taken; its hits are taken in score order while their owner has
     room. Every round takes at least its first hit, so at most k rounds; the
-    result is exact on an exact engine (the greedy top k under the cap).
+    result is exact on an exact engine (the greedy top k under the cap). A round
+    asks for twice what is missing: below the search's ef that costs the HNSW
+    search nothing, and one round then nearly always suffices (1.04 rounds a
+    query for cap 1 on the sample catalog, against 1.7 asking for what is missing).
     """
     taken: list[Hit] = []
     count: Counter = Counter()
@@ -99,7 +102,7 @@ def per_owner(fetch: Callable[[Scope, int], list[Hit]], k: int, cap: int, scope:
         full = tuple(o for o, n in count.items() if n >= cap and o is not None)
         hits = fetch(scope.model_copy(update={"exclude_owners": scope.exclude_owners + full,
                                               "exclude_ids": scope.exclude_ids + tuple(h.video_id for h in taken)}),
-                     min(1000, (k - len(taken)) * cap))
+                     min(1000, 2 * (k - len(taken)) * cap))
         before = len(taken)
         for hit in hits:
             owner = hit.payload.get("owner_id")
