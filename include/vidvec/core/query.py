@@ -14,11 +14,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vidvec.core.ids import validate_video_id
+from vidvec.core.options import Options
 from vidvec.core.types import to_micros
-from vidvec.errors import VidvecError
+from vidvec.errors import shown
 
 STRATEGIES = ("best_score", "average_vector")  # Qdrant's recommend strategies vidvec offers
 MAX_LIST = 100  # categories or owners in one query
@@ -37,10 +38,10 @@ class Scope(BaseModel):
     exclude_ids: tuple[str, ...] = ()  # video ids (the query video, the negative examples)
 
 
-class NeighbourQuery(BaseModel):
+class NeighbourQuery(Options):
     """One similar-videos query; invalid values raise VidvecError (`parse`) naming the field."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    WHAT = "query"
 
     k: int = Field(10, ge=1, le=1000, description="neighbours to return")
     min_score: float | None = Field(None, ge=-1, le=1, description=(
@@ -72,7 +73,7 @@ class NeighbourQuery(BaseModel):
     def _texts(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
             if not value or len(value) > 200:
-                raise ValueError(f"each value needs 1..200 characters, got {value[:60]!r}")
+                raise ValueError(f"each value needs 1..200 characters, got {shown(value)}")
         return tuple(dict.fromkeys(values))
 
     @field_validator("negative")
@@ -104,13 +105,6 @@ class NeighbourQuery(BaseModel):
             raise ValueError("published_after must be before published_before")
         return self
 
-    @classmethod
-    def parse(cls, values: dict) -> NeighbourQuery:
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise VidvecError(f"invalid query: {_problems(exc)}") from None
-
     def scope(self, video_id: str, owner_id: str | None) -> Scope:
         """The payload filter of this query for one query video (owned by owner_id)."""
         owners = self.exclude_owners + ((owner_id,) if self.other_owners and owner_id else ())
@@ -124,13 +118,5 @@ def _parse_time(text: str):
     try:
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text[:60]!r} is not an ISO-8601 date or time") from None
+        raise ValueError(f"{shown(text)} is not an ISO-8601 date or time") from None
 
-
-def _problems(exc: ValidationError) -> str:
-    out = []
-    for e in exc.errors():
-        where = ".".join(str(p) for p in e["loc"] if not isinstance(p, int))
-        message = e["msg"].removeprefix("Value error, ")
-        out.append(f"{where}: {message}" if where else message)
-    return "; ".join(out)

@@ -1,0 +1,31 @@
+"""The base of every validated set of options (Params, thresholds, policies): frozen, no unknown keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from vidvec.errors import VidvecError
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    WHAT: ClassVar[str] = "options"  # as the error names them
+
+    @classmethod
+    def parse(cls, values: dict | None = None):
+        """The validated values; one VidvecError naming every bad one."""
+        try:
+            return cls(**(values or {}))
+        except ValidationError as exc:
+            raise VidvecError(f"invalid {cls.WHAT}: {problems(exc)}") from None
+
+
+def problems(exc: ValidationError) -> str:
+    """Every error as `field: message`; a validator's own ValueError reads as its message alone."""
+    out = []
+    for e in exc.errors():
+        where, message = ".".join(map(str, e["loc"])), e["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {message}" if where else message)
+    return "; ".join(out)
