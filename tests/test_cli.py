@@ -149,7 +149,7 @@ def test_errors_a_user_can_fix_are_one_line_and_exit_2(settings, tmp_path):
         (["collections"], {"VIDVEC_QDRANT_URL": url, "VIDVEC_QDRANT_PREFER_GRPC": "false"}, "cannot be reached"),
         (["similar", "x" * 10_000 + "!"], {}, "(10,001 characters)"),
         (["similar", "abc", "--bogus"], {}, "unexpected extra argument"),
-        (["similar", "abc", "--k", "0"], {}, "Invalid value for '--k'"),
+        (["similar", "abc", "--k", "0"], {}, "invalid query: k: Input should be greater than or equal to 1"),
         (["similar", "abc", "--k", "x" * 5000], {}, "Invalid value for '--k'"),
         (["nosuch"], {}, "No such command"),
         (["compact", "--tombstone-days", "400"], {}, "tombstone_days"),
@@ -170,7 +170,7 @@ def test_similar_takes_an_id_that_starts_with_a_dash(settings, sample_slice, emb
     build_live(settings, [dash] + sample_slice[1:20], embedder)
     done = run("similar", "-dash_id_01", "--k", "3", "--json", home=settings.home)
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)) == 3
+    assert len(json.loads(done.stdout)["hits"]) == 3
 
 
 def test_promotion_gates_on_the_family_the_configured_embedder_writes(settings, sample_slice, embedder):
