@@ -93,8 +93,8 @@ def per_owner(fetch: Callable[[Scope, int], list[Hit]], k: int, cap: int, scope:
     room. Every round takes at least its first hit, so at most k rounds; the
     result is exact on an exact engine (the greedy top k under the cap). A round
     asks for twice what is missing: below the search's ef that costs the HNSW
-    search nothing, and one round then nearly always suffices (max_per_owner=1
-    answers at plain's p50 in bench/queries.py).
+    search nothing and saves rounds (max_per_owner=1 answers at plain's p50 in
+    bench/queries.py).
     """
     taken: list[Hit] = []
     count: Counter = Counter()
