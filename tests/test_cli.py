@@ -84,3 +84,18 @@ def test_snapshot_then_restore_as_a_new_collection(settings, sample_slice, embed
     again = run("restore", location, "videos_restored", home=settings.home)
     assert again.returncode == 2 and again.stderr.strip() == (
         "error: collection or alias 'videos_restored' exists: restore under another name")
+
+
+def test_similar_on_a_deleted_video_is_one_line_and_exit_2(settings, sample_slice, embedder):
+    """Issue 11 item 2: not the neighbours of a tombstone's placeholder vector."""
+    from vidvec.core.points import tombstone
+    from vidvec.core.types import to_micros
+    from vidvec.store import open_store
+
+    name = build_live(settings, sample_slice, embedder)
+    gone = sample_slice[3]
+    with open_store(settings) as store:
+        store.write_if_newer(name, [tombstone(gone.video_id, "deleted", to_micros(gone.updated_at) + 1)])
+    done = run("similar", gone.video_id, "--json", home=settings.home)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: video '{gone.video_id}' is deleted in '{name}': not served\n"

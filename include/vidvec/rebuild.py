@@ -105,14 +105,17 @@ def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: d
 
 def catch_up(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: dict,
              batch_size: int = 256) -> dict:
-    """Replay catalog changes after T0 (any status) with conditional writes and tombstones."""
+    """Replay catalog changes after T0 (any status) with conditional writes and tombstones.
+
+    Counts what was really written; `skipped`: rows the stream had already written (or a newer version).
+    """
     t0 = datetime.fromisoformat(plan["t0"])
     progress = Progress("catch-up", total=None, log=log)
-    counts = {"written": 0, "tombstoned": 0, "encoded": 0, "reused": 0}
+    counts = dict.fromkeys(("written", "tombstoned", "skipped", "encoded", "reused"), 0)
     for videos in catalog.changes_since(t0, batch_size=batch_size):
         done = apply_videos(catalog, store, embedder, plan["collection"], videos, plan["recipe"], t0,
                             encode=plan["mode"] == "reembed")
-        counts = {k: counts[k] + done[k] for k in counts}
+        counts = {k: counts[k] + done.counts[k] for k in counts}
         progress.update(len(videos))
     progress.done()
     return counts
@@ -126,10 +129,11 @@ def finish(catalog: Catalog, store: VectorStore, plan: dict, spec: CollectionSpe
     """
     name = plan["collection"]
     expected = catalog.count()  # after catch-up the collection mirrors the catalog's current state
-    actual = store.count(name, public_only=True)
+    actual = store.count_served(name)  # public points at vidvec's ids: a duplicate or foreign point is not one
     if actual != expected:
         store.update_metadata(name, state=FAILED)
-        raise VidvecError(f"{name} holds {actual} public points, the catalog {expected} public videos")
+        raise VidvecError(f"{name} serves {actual} public points at vidvec's ids, the catalog holds {expected} "
+                          "public videos")
     store.build_index(name, spec or spec_of(plan))
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
