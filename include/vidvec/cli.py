@@ -220,7 +220,7 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
         typer.echo(f"{result.audit_id}: {'PASSED' if result.passed else 'FAILED'} ({result.engine})\n"
                    f"  recall@{k} {overall.get(False) or 0:.3f} unfiltered, {overall.get(True) or 0:.3f} "
                    f"filtered; coverage {result.coverage:.4f}; staleness {result.staleness:.4f}; "
-                   f"mismatch {result.mismatch:.4f}")
+                   f"mismatch {result.mismatch:.4f}; foreign {result.foreign:.4f}")
         for failure in result.failures:
             typer.echo(f"  failed: {failure}")
         typer.echo(f"  report: {result.report}")

@@ -48,7 +48,7 @@ def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: 
     audits = catalog.audits(collection, limit=1)
     audit = AuditFact(audits[0].audit_id, audits[0].passed, audits[0].audited_at) if audits else None
     return PromotionFacts(collection=collection, state=meta.get("state"), status=store.status(collection),
-                          public_points=store.count(collection, public_only=True),
+                          public_points=store.count_served(collection),
                           catalog_public=catalog.count(), family=meta.get("family"),
                           writer_family=family, audit=audit, now=now)
 
