@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from vidvec_airflow import AUDIT_PASSED, STORE_POOL, run_t0, stores, triggered_extra
+from vidvec.core.gates import GatePolicy
+from vidvec.params import PromoteParams, form
+from vidvec_airflow import AUDIT_PASSED, STORE_POOL, form_params, run_t0, stores, triggered_extra
 
 DEFAULTS = {"owner": "vidvec", "retries": 1, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 
 
 @dag(
@@ -35,29 +36,19 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
     tags=["vidvec", "promote"],
     default_args=DEFAULTS,
     doc_md=__doc__,
-    params={
-        "collection": Param("", type="string", pattern=f"^$|{NAME}",
-                            description="Collection (or alias naming it); empty: the audited collection."),
-        "alias": Param("videos", type="string", pattern=NAME, description="Alias to move."),
-        "action": Param("promote", type="string", enum=["promote", "rollback"]),
-        "force_gates": Param([], type="array", uniqueItems=True,
-                             items={"type": "string", "enum": ["ready", "count", "audit", "family"]},
-                             description="Gates to override (recorded with the promotion)."),
-        "max_audit_age_hours": Param(24, type="number", exclusiveMinimum=0, maximum=720),
-        "count_tolerance": Param(0.001, type="number", minimum=0, maximum=1,
-                                 description="Allowed |points - catalog| / catalog."),
-    },
+    params=form_params(form(PromoteParams, GatePolicy)),  # types, bounds, enums, descriptions: one definition
 )
 def vidvec_promote():
     @task
     def promote(params=None, run_id=None, **context) -> dict | None:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from vidvec.core.gates import GatePolicy
-        from vidvec.promote import PromotionRefused, as_json, promote, rollback, writer_family
+        from vidvec.core.naming import next_alias
+        from vidvec.embed.base import identity
+        from vidvec.promote import PromotionRefused, as_json, promote, rollback
 
         alias, at = params["alias"], run_t0(context)
-        policy = GatePolicy.parse({k: params[k] for k in ("max_audit_age_hours", "count_tolerance")})
+        policy = GatePolicy.parse({k: params[k] for k in GatePolicy.model_fields})
         with stores() as (settings, catalog, store):
             if params["action"] == "rollback":
                 return as_json(rollback(catalog, store, alias=alias, at=at, actor=run_id))
@@ -65,12 +56,12 @@ def vidvec_promote():
             if not name:
                 raise AirflowFailException("no collection: set the `collection` Param")
             collection = store.resolve(name)
-            if not params["collection"] and store.aliases().get(f"{alias}__next") != collection:
-                raise AirflowSkipException(f"{collection} is not the candidate behind {alias}__next: "
+            if not params["collection"] and store.aliases().get(next_alias(alias)) != collection:
+                raise AirflowSkipException(f"{collection} is not the candidate behind {next_alias(alias)}: "
                                            "promote it from the UI if you mean it")
             try:
                 done = promote(catalog, store, collection, alias=alias, at=at, actor=run_id, policy=policy,
-                               family=writer_family(settings.embedder), force=tuple(params["force_gates"]))
+                               family=identity(settings).family, force=tuple(params["force_gates"]))
             except PromotionRefused as exc:  # a retry would be refused the same way
                 raise AirflowFailException(str(exc)) from None
         return as_json(done) if done else None

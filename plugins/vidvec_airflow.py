@@ -75,32 +75,50 @@ def _open_store(settings):
     return open_store(settings)
 
 
-def rebuild_plan(params: dict, run_id: str, context) -> dict:
-    """The rebuild's plan from its (already schema-validated) Params and the run's T0."""
+def form_params(schemas: dict[str, dict]) -> dict:
+    """Airflow Params from JSON schemas (vidvec.params.form): the form refuses bad values before a task runs."""
+    from airflow.sdk import Param
+
+    return {name: Param(s["default"], **{k: v for k, v in s.items() if k != "default"}) for name, s in schemas.items()}
+
+
+def rebuild_params() -> dict:
+    """The rebuild's Params for the configured embedder (read from VIDVEC_* while the DAG is parsed)."""
     from vidvec.config import load_settings
-    from vidvec.embed import get_embedder
+    from vidvec.embed.base import identity
+    from vidvec.params import rebuild_form
+
+    return form_params(rebuild_form(identity(load_settings()).model_id))
+
+
+def rebuild_plan(params: dict, run_id: str, context) -> dict:
+    """The rebuild's plan (as XCom carries it) from its Params and the run's T0."""
+    from vidvec.config import load_settings
+    from vidvec.embed.base import identity
+    from vidvec.params import RebuildParams
     from vidvec.rebuild import plan_rebuild
 
     settings = load_settings()
-    embedder = get_embedder(settings)  # cheap: weights load on the first encode
-    index = {k: params[k] for k in INDEX_PARAMS if k in params}
-    return plan_rebuild(live_alias=params["alias"] or settings.live_alias, t0=run_t0(context), run_id=run_id,
+    embedder = identity(settings)  # what the configured embedder writes; no model is loaded
+    p = RebuildParams.parse(dict(params))  # validated again: the CLI and the library share the rules
+    return plan_rebuild(live_alias=p.alias or settings.live_alias, t0=run_t0(context), run_id=run_id,
                         model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
-                        n_shards=params["shards"], recipe=params["recipe"], mode=params["mode"], index=index)
+                        n_shards=p.shards, recipe=p.recipe, mode=p.mode, index=p.index()).to_xcom()
 
 
 def mark_rebuild_failed(context) -> None:
     """on_failure_callback: a run that failed for good flags its collection `failed`."""
     import logging
 
-    from vidvec.rebuild import mark_failed
+    from vidvec.rebuild import RebuildPlan, mark_failed
 
-    plan = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
-    if not plan:
+    pulled = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
+    if not pulled:
         return  # failed before a collection existed
+    plan = RebuildPlan.from_xcom(pulled)
     try:
         with stores() as (_, __, store):
             if mark_failed(store, plan):
-                logging.getLogger(__name__).warning("marked %s failed", plan["collection"])
+                logging.getLogger(__name__).warning("marked %s failed", plan.collection)
     except Exception:  # a callback must not hide the task's own error
-        logging.getLogger(__name__).exception("could not mark %s failed", plan["collection"])
+        logging.getLogger(__name__).exception("could not mark %s failed", plan.collection)

@@ -23,7 +23,7 @@ from qdrant_client import models as m
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
 from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
-from vidvec.core.versions import RANK, Version, VersionBound, purge_bound, replace_bound, writes_over
+from vidvec.core.versions import STATUS_RANK, Version, VersionBound, purge_bound, replace_bound, writes_over
 from vidvec.errors import VidvecError
 from vidvec.store.base import (
     INTEGER_INDEXES,
@@ -60,7 +60,7 @@ def _version(bound: VersionBound) -> m.Filter:
     older = m.FieldCondition(key="updated_at", range=m.Range(lt=bound.updated_at))
     ties = [m.Filter(must=[m.FieldCondition(key="updated_at", match=m.MatchValue(value=bound.updated_at)),
                            m.FieldCondition(key="status", match=m.MatchAny(any=list(bound.ties)))])]
-    return m.Filter(must=[m.FieldCondition(key="status", match=m.MatchAny(any=list(RANK)))],
+    return m.Filter(must=[m.FieldCondition(key="status", match=m.MatchAny(any=list(STATUS_RANK)))],
                     should=[older] + (ties if bound.ties else []))
 
 
