@@ -46,8 +46,7 @@ from vidvec.core.recall import (
 )
 from vidvec.core.types import to_micros
 from vidvec.errors import NotFound, VidvecError
-from vidvec.store import VectorStore
-from vidvec.store.base import SERVED_STATUS
+from vidvec.store import SERVED_STATUS, VectorStore
 
 log = logging.getLogger(__name__)
 
