@@ -260,3 +260,14 @@ def test_audit_rows_merge_and_summaries_equal_duckdb(bq_catalog, tmp_path):
             assert bq_catalog.audits(**kw) == duck.audits(**kw), kw
         assert [(a.audit_id, a.passed, a.recall, a.filtered_recall) for a in bq_catalog.audits("c1")] == [
             ("a2", False, 0.5, None), ("a1", True, 1.0, 0.95)]
+
+
+def test_approvals_equal_duckdb(bq_catalog, tmp_path):
+    from tests.catalog.test_warehouse_audits import approvals_fixture
+
+    with DuckDBCatalog(tmp_path / "d.duckdb") as duck:
+        for a in approvals_fixture():
+            bq_catalog.record_approval(a)
+            duck.record_approval(a)
+        assert bq_catalog.approvals() == duck.approvals()
+        assert bq_catalog.approvals("videos_b") == duck.approvals("videos_b")
