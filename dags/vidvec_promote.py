@@ -2,17 +2,21 @@
 ### vidvec_promote
 
 Moves an alias (default `videos`; any name works, e.g. `videos_b` for A/B) to
-a collection in one atomic `update_collection_aliases` call, only when every
-gate holds: `ready` (metadata state ready, green, index built), `count` (exact
-public count within tolerance of the catalog), `audit` (a passing recall audit
-of this very collection, younger than the max age) and `family` (the vector
-space the sidecar writes). A refusal fails the run and names every failed gate;
-`force_gates` overrides named gates (recorded). The move drops
-`<alias>__next` when it pointed at the promoted collection and is recorded in
-`promotions` with the previous target; `action: rollback` moves it back.
+a collection in one atomic alias swap, only when every gate holds: `ready`
+(metadata state ready, green, index built), `count` (exact public count within
+tolerance of the catalog), `audit` (a passing recall audit of this very
+collection, younger than the max age) and `family` (the vector space the
+sidecar writes). A refusal fails `check` and names every failed gate;
+`force_gates` overrides named gates (recorded). The move drops `<alias>__next`
+when it pointed at the promoted collection and is recorded in `promotions`
+with the previous target; `action: rollback` moves it back.
 
-Runs after a passing audit (the `AUDIT_PASSED` Asset: it promotes only the
-rebuild candidate behind `<alias>__next`) and from the UI.
+check -> ask -> [approval] -> swap. With `require_approval` (default:
+`VIDVEC_REQUIRE_APPROVAL`) a person approves in the approval form first: it
+shows the gates and the newest audit; Reject, or no answer within
+`approval_timeout_hours`, skips the swap; every answer is recorded in
+`approvals`. Runs after a passing audit (the `AUDIT_PASSED` Asset: it promotes
+only the rebuild candidate behind `<alias>__next`) and from the UI.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Param, dag, task
 
-from vidvec_airflow import AUDIT_PASSED, STORE_POOL, run_t0, stores, triggered_extra
+from vidvec_airflow import AUDIT_PASSED, STORE_POOL, require_approval_default, run_t0, stores
+from vidvec_approval import PromotionApproval
 
 DEFAULTS = {"owner": "vidvec", "retries": 1, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
@@ -46,36 +51,47 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
         "max_audit_age_hours": Param(24, type="number", exclusiveMinimum=0, maximum=720),
         "count_tolerance": Param(0.001, type="number", minimum=0, maximum=1,
                                  description="Allowed |points - catalog| / catalog."),
+        "require_approval": Param(require_approval_default(), type="boolean",
+                                  description="A person approves the swap in the approval form first."),
+        "approval_timeout_hours": Param(24, type="number", minimum=0, maximum=720,
+                                        description="No answer by then: rejected (0 = wait forever)."),
     },
 )
 def vidvec_promote():
     @task
-    def promote(params=None, run_id=None, **context) -> dict | None:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    def check(params=None, **context) -> dict:
+        from vidvec_airflow import check_promotion
+
+        return check_promotion(params, context)
+
+    @task.branch
+    def ask(checked: dict, params=None) -> str:
+        return "approval" if params["require_approval"] and checked["action"] == "promote" else "swap"
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def swap(checked: dict, params=None, run_id=None, **context) -> dict | None:
+        from airflow.sdk.exceptions import AirflowFailException
 
         from vidvec.core.gates import GatePolicy
         from vidvec.promote import PromotionRefused, as_json, promote, rollback, writer_family
 
         alias, at = params["alias"], run_t0(context)
-        policy = GatePolicy.parse({k: params[k] for k in ("max_audit_age_hours", "count_tolerance")})
         with stores() as (settings, catalog, store):
-            if params["action"] == "rollback":
+            if checked["action"] == "rollback":
                 return as_json(rollback(catalog, store, alias=alias, at=at, actor=run_id))
-            name = params["collection"] or triggered_extra(context, AUDIT_PASSED, "collection")
-            if not name:
-                raise AirflowFailException("no collection: set the `collection` Param")
-            collection = store.resolve(name)
-            if not params["collection"] and store.aliases().get(f"{alias}__next") != collection:
-                raise AirflowSkipException(f"{collection} is not the candidate behind {alias}__next: "
-                                           "promote it from the UI if you mean it")
-            try:
-                done = promote(catalog, store, collection, alias=alias, at=at, actor=run_id, policy=policy,
-                               family=writer_family(settings.embedder), force=tuple(params["force_gates"]))
+            try:  # the gates again: time passed while a person looked
+                done = promote(catalog, store, checked["collection"], alias=alias, at=at, actor=run_id,
+                               policy=GatePolicy.parse(checked["policy"]), family=writer_family(settings.embedder),
+                               force=tuple(params["force_gates"]))
             except PromotionRefused as exc:  # a retry would be refused the same way
                 raise AirflowFailException(str(exc)) from None
         return as_json(done) if done else None
 
-    promote()
+    checked = check()
+    swapped = swap(checked)
+    approval = PromotionApproval(task_id="approval", pool="default_pool")
+    ask(checked) >> [approval, swapped]
+    approval >> swapped
 
 
 vidvec_promote()

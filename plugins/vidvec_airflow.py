@@ -5,6 +5,7 @@ Nothing here runs at DAG parse time beyond reading an environment variable.
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +24,57 @@ STORE_POOL = "vidvec_store"
 EMBEDDED = not os.environ.get("VIDVEC_QDRANT_URL")
 
 
+def check_promotion(params: dict, context) -> dict:
+    """vidvec_promote's `check`: the candidate and its gates, before anyone is asked to approve."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from vidvec.core.gates import GatePolicy
+    from vidvec.promote import PromotionRefused, approval_body, check, writer_family
+
+    alias, policy = params["alias"], {k: params[k] for k in ("max_audit_age_hours", "count_tolerance")}
+    if params["action"] == "rollback":
+        return {"action": "rollback", "alias": alias, "policy": policy}
+    with stores() as (settings, catalog, store):
+        name = params["collection"] or triggered_extra(context, AUDIT_PASSED, "collection")
+        if not name:
+            raise AirflowFailException("no collection: set the `collection` Param")
+        collection, aliases = store.resolve(name), store.aliases()
+        if not params["collection"] and aliases.get(f"{alias}__next") != collection:
+            raise AirflowSkipException(f"{collection} is not the candidate behind {alias}__next: "
+                                       "promote it from the UI if you mean it")
+        if aliases.get(alias) == collection:
+            raise AirflowSkipException(f"{alias} already points at {collection}: nothing to do")
+        try:
+            checked = check(catalog, store, collection, alias=alias, at=run_t0(context),
+                            family=writer_family(settings.embedder), policy=GatePolicy.parse(policy),
+                            force=tuple(params["force_gates"]))
+        except PromotionRefused as exc:  # a retry would be refused the same way
+            raise AirflowFailException(str(exc)) from None
+    return checked | {"action": "promote", "policy": policy, "subject": f"Promote {collection} to {alias}?",
+                      "body": approval_body(checked), "approval_timeout_hours": params["approval_timeout_hours"]}
+
+
+def require_approval_default() -> bool:
+    """VIDVEC_REQUIRE_APPROVAL, read when the DAG is parsed: the default of `require_approval`."""
+    from vidvec.config import load_settings
+
+    return load_settings().require_approval
+
+
+def record_approval(context, checked: dict, answer: dict) -> None:
+    """A person's answer to the approval form (who, why), into the warehouse where the page shows it."""
+    from vidvec.catalog.base import Approval
+
+    user = answer.get("responded_by_user") or {}
+    approval = Approval(run_id=context["run_id"], alias=checked["alias"], collection=checked["collection"],
+                        approved=answer["chosen_options"] == ["Approve"], decided_at=answer["responded_at"],
+                        responded_by=user.get("name") or user.get("id") or None,
+                        reason=str((answer.get("params_input") or {}).get("reason") or ""),
+                        timed_out=bool(answer.get("timedout")))
+    with stores() as (_, catalog, __):
+        catalog.record_approval(approval)
+
+
 def run_t0(context) -> datetime:
     """The run's logical time (run_after for manual runs without one); never now()."""
     dag_run = context["dag_run"]
@@ -38,7 +90,33 @@ def stores():
     settings = load_settings()
     with open_catalog(settings, credentials=_gcp_credentials(settings)) as catalog, \
             _open_store(settings) as store:
-        yield settings, catalog, store
+        try:
+            yield settings, catalog, store
+        finally:
+            _publish_space(settings, catalog, store)
+
+
+def _publish_space(settings, catalog, store) -> None:
+    """Leave the vidvec page a picture of the space as the task lets go of the stores.
+
+    The page reads it instead of opening stores that admit one process; it must never fail a task.
+    """
+    try:
+        from vidvec.ui.state import publish
+
+        publish(settings, catalog, store, written_by=_task_name())
+    except Exception:
+        logging.getLogger(__name__).warning("could not write the space state for the vidvec page", exc_info=True)
+
+
+def _task_name() -> str:
+    try:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+        return f"{ti.dag_id}.{ti.task_id} ({ti.run_id})"
+    except Exception:  # outside a running task (a callback, a test)
+        return "airflow"
 
 
 def triggered_extra(context, asset: Asset, key: str):
@@ -77,20 +155,16 @@ def rebuild_plan(params: dict, run_id: str, context) -> dict:
     """The rebuild's plan from its (already schema-validated) Params and the run's T0."""
     from vidvec.config import load_settings
     from vidvec.embed import get_embedder
-    from vidvec.rebuild import plan_rebuild
+    from vidvec.rebuild import RebuildOptions, plan_from_options
 
     settings = load_settings()
-    embedder = get_embedder(settings)  # cheap: weights load on the first encode
-    index = {k: params[k] for k in ("hnsw_m", "ef_construct", "quantization")}
-    return plan_rebuild(live_alias=params["alias"] or settings.live_alias, t0=run_t0(context), run_id=run_id,
-                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
-                        n_shards=params["shards"], recipe=params["recipe"], mode=params["mode"], index=index)
+    options = RebuildOptions.parse({k: params[k] for k in RebuildOptions.model_fields})
+    return plan_from_options(options, live_alias=settings.live_alias, t0=run_t0(context), run_id=run_id,
+                             embedder=get_embedder(settings))  # cheap: weights load on the first encode
 
 
 def mark_rebuild_failed(context) -> None:
     """on_failure_callback: a run that failed for good flags its collection `failed`."""
-    import logging
-
     from vidvec.rebuild import mark_failed
 
     plan = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
