@@ -87,14 +87,11 @@ def vidvec_full_rebuild():
     @task(outlets=[REBUILT])
     def finish(plan: dict, loads: list[dict], caught: dict, params=None, outlet_events=None) -> dict:
         from vidvec.rebuild import finish as finish_rebuild
+        from vidvec.rebuild import summary
 
         with stores() as (_, catalog, store):
             done = finish_rebuild(catalog, store, plan, ready_timeout_s=params["ready_timeout_s"])
-        encoded = sum(x["encoded"] for x in loads) + caught["encoded"]
-        reused = sum(x["reused"] for x in loads) + caught["reused"]
-        extra = {k: plan[k] for k in ("model_id", "family", "recipe", "t0", "run_id", "mode")}
-        extra |= {"collection": done["collection"], "points": done["points"], "encoded": encoded,
-                  "reused": reused, "alias": plan["live_alias"]}
+        extra = summary(plan, loads, caught, done)
         outlet_events[REBUILT].extra = extra  # the audit DAG is scheduled on this event
         return extra
 

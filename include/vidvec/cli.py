@@ -24,6 +24,16 @@ def _settings():
     return load_settings()
 
 
+def _publish(settings, catalog, store, command: str) -> None:
+    """Refresh the vidvec page's picture of the space after a command changed it (never fails it)."""
+    from vidvec.ui.state import publish
+
+    try:
+        publish(settings, catalog, store, written_by=f"vidvec {command}")
+    except Exception as exc:  # the command's own work is done; the page is only behind
+        typer.echo(f"warning: the vidvec page's state was not refreshed: {exc}", err=True)
+
+
 @catalog_app.command("load")
 def catalog_load(csv_path: Annotated[Path, typer.Argument(help="CSV(.gz) in the catalog schema")],
                  batch: int = typer.Option(2000, min=1, help="rows per write"),
@@ -208,7 +218,8 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
     with open_catalog(settings) as catalog, open_store(settings) as store:
         result = run_audit(catalog, store, target, at=datetime.now(timezone.utc), k=k, sample=sample,
                            seed=seed, thresholds=limits)
-    write_report(result, settings.home / "reports")
+        write_report(result, settings.home / "reports")
+        _publish(settings, catalog, store, "audit")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str))
     else:
@@ -248,6 +259,7 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
                                   at=datetime.now(timezone.utc), actor="cli",
                                   family=writer_family(settings.embedder), policy=policy,
                                   force=tuple(force_gate or ()))
+        _publish(settings, catalog, store, "promote")
     if done is None:
         typer.echo(f"{alias or settings.live_alias} already points at {collection}: nothing to do")
         return
@@ -269,6 +281,7 @@ def rollback(alias: Annotated[str | None, typer.Option(help="alias to roll back;
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = rollback_alias(catalog, store, alias=alias or settings.live_alias,
                               at=datetime.now(timezone.utc), actor="cli")
+        _publish(settings, catalog, store, "rollback")
     typer.echo(f"{done.alias} -> {done.collection} (rolled back from {done.previous})")
 
 
@@ -294,7 +307,56 @@ def compact(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the p
     settings = _settings()
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
         result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
+        if not dry_run:
+            _publish(settings, catalog, store, "compact")
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
+
+
+@app.command()
+def rebuild(
+    mode: Annotated[str, typer.Option(help="reembed (encode new texts) | reindex (stored vectors only)")] = "reembed",
+    alias: Annotated[str | None, typer.Option(help="live alias to rebuild for; default VIDVEC_LIVE_ALIAS")] = None,
+    shards: Annotated[int, typer.Option(help="catalog shards (1..256), loaded one after the other")] = 2,
+    recipe: Annotated[str | None, typer.Option(help="text recipe version; default the DAG's")] = None,
+    batch_size: Annotated[int, typer.Option(help="rows per read, encode and write batch")] = 256,
+    hnsw_m: Annotated[int, typer.Option(help="HNSW m, built after the load")] = 16,
+    ef_construct: Annotated[int, typer.Option(help="HNSW ef_construct")] = 100,
+    quantization: Annotated[bool, typer.Option("--quantization/--no-quantization", help="int8 scalar")] = False,
+    ready_timeout_s: Annotated[int, typer.Option(help="seconds to wait for the index")] = 1800,
+    t0: Annotated[str | None, typer.Option(help="snapshot time T0, ISO-8601 with zone; default now")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
+    """Rebuild into a new collection behind <alias>__next: the DAG's steps, in this process, with progress."""
+    import logging
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.embed import get_embedder
+    from vidvec.rebuild import RebuildOptions, plan_from_options, rebuild_all
+    from vidvec.store import open_store
+
+    values = {"mode": mode, "alias": alias, "shards": shards, "batch_size": batch_size, "hnsw_m": hnsw_m,
+              "ef_construct": ef_construct, "quantization": quantization, "ready_timeout_s": ready_timeout_s}
+    options = RebuildOptions.parse(values | ({"recipe": recipe} if recipe else {}))
+    at = _as_of(t0) if t0 else datetime.now(timezone.utc).replace(microsecond=0)
+    settings = _settings()
+    embedder = get_embedder(settings)
+    plan = plan_from_options(options, live_alias=settings.live_alias, t0=at,
+                             run_id=f"cli__{at.isoformat()}", embedder=embedder)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        try:
+            done = rebuild_all(catalog, store, embedder, plan, options, say=lambda line: typer.echo(line, err=True))
+        except BaseException:
+            from vidvec.rebuild import mark_failed
+
+            mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection
+            raise
+        finally:
+            _publish(settings, catalog, store, "rebuild")
+    typer.echo(json.dumps(done) if as_json else
+               f"{done['collection']}: {done['points']} points ({done['encoded']} encoded, {done['reused']} reused)"
+               f"; {plan['next_alias']} -> it. Audit it, then `vidvec promote {done['collection']}`.")
 
 
 def _as_of(text: str):

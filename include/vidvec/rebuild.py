@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidvec.apply import apply_videos, embed_videos
 from vidvec.catalog.base import Catalog
-from vidvec.core.naming import collection_name, validate_name
-from vidvec.core.recipe import get_recipe
+from vidvec.core.naming import NAME_PATTERN, collection_name, validate_name
+from vidvec.core.recipe import DEFAULT_RECIPE, RECIPES, get_recipe
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
 from vidvec.progress import Progress
@@ -29,6 +32,50 @@ from vidvec.store.qdrant import CollectionSpec, VectorStore
 log = logging.getLogger(__name__)
 MODES = ("reembed", "reindex")
 BUILDING, READY, FAILED = "building", "ready", "failed"
+
+
+class RebuildOptions(BaseModel):
+    """The rebuild's knobs as the trigger form and `vidvec rebuild` take them (the DAG's Params
+    carry the same bounds and defaults: tests/dags/test_rebuild_dag.py compares them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["reembed", "reindex"] = "reembed"
+    alias: str | None = Field(None, pattern=NAME_PATTERN, max_length=120)
+    shards: int = Field(2, ge=1, le=256)
+    recipe: str = DEFAULT_RECIPE
+    batch_size: int = Field(256, ge=1, le=10_000)
+    hnsw_m: int = Field(16, ge=4, le=128)
+    ef_construct: int = Field(100, ge=4, le=1000)
+    quantization: bool = False
+    ready_timeout_s: int = Field(1800, ge=10, le=86_400)
+
+    @field_validator("recipe")
+    @classmethod
+    def _known_recipe(cls, value: str) -> str:
+        if value not in RECIPES:
+            raise ValueError(f"one of {sorted(RECIPES)}")
+        return value
+
+    @classmethod
+    def parse(cls, values: dict) -> RebuildOptions:
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
+            raise VidvecError(f"invalid rebuild options: {problems}") from None
+
+    @property
+    def index(self) -> dict:
+        return {"hnsw_m": self.hnsw_m, "ef_construct": self.ef_construct, "quantization": self.quantization}
+
+
+def plan_from_options(options: RebuildOptions, *, live_alias: str, t0: datetime, run_id: str,
+                      embedder: Embedder) -> dict:
+    """The plan a DAG run or `vidvec rebuild` follows (the embedder only names its model here)."""
+    return plan_rebuild(live_alias=options.alias or live_alias, t0=t0, run_id=run_id,
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=options.shards, recipe=options.recipe, mode=options.mode, index=options.index)
 
 
 def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, family: str,
@@ -145,3 +192,29 @@ def mark_failed(store: VectorStore, plan: dict) -> bool:
         return False
     store.update_metadata(name, state=FAILED)
     return True
+
+
+def summary(plan: dict, loads: list[dict], caught: dict, done: dict) -> dict:
+    """What a finished rebuild reports (the Asset event's extra; `vidvec rebuild --json`)."""
+    extra = {k: plan[k] for k in ("model_id", "family", "recipe", "t0", "run_id", "mode")}
+    return extra | {"collection": done["collection"], "points": done["points"],
+                    "encoded": sum(x["encoded"] for x in loads) + caught["encoded"],
+                    "reused": sum(x["reused"] for x in loads) + caught["reused"], "alias": plan["live_alias"]}
+
+
+def rebuild_all(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: dict,
+                options: RebuildOptions, say=log.info) -> dict:
+    """Every step of the DAG, in its order, in this process (`vidvec rebuild`); says each step."""
+    name, shards = plan["collection"], plan["shards"]
+    say(f"plan: {name} ({plan['mode']}, recipe {plan['recipe']}, T0 {plan['t0']}, {len(shards)} shards)")
+    create_target(store, plan)
+    say(f"create: {name} in state {BUILDING}, alias {plan['next_alias']} on it")
+    loads = []
+    for shard in shards:
+        loads.append(load_shard(catalog, store, embedder, plan, shard, options.batch_size))
+        say(f"shard {shard}/{len(shards)}: {loads[-1]['rows']} rows, {loads[-1]['encoded']} encoded")
+    caught = catch_up(catalog, store, embedder, plan, options.batch_size)
+    say(f"catch-up: {caught['written']} written, {caught['tombstoned']} tombstoned after T0")
+    done = finish(catalog, store, plan, ready_timeout_s=options.ready_timeout_s)
+    say(f"finish: {done['points']} public points, index built, state {READY}")
+    return summary(plan, loads, caught, done)
