@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Asset
 
@@ -73,6 +73,35 @@ def record_approval(context, checked: dict, answer: dict) -> None:
                         timed_out=bool(answer.get("timedout")))
     with stores() as (_, catalog, __):
         catalog.record_approval(approval)
+
+
+def rebuild_deadline():
+    """The rebuild's DeadlineAlert: VIDVEC_REBUILD_DEADLINE_HOURS (read when the DAG is parsed) after
+    the run's logical time, `rebuild_deadline_missed` runs in the triggerer."""
+    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+
+    from vidvec.config import load_settings
+
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+                         interval=timedelta(hours=load_settings().rebuild_deadline_hours),
+                         callback=AsyncCallback(rebuild_deadline_missed))
+
+
+async def rebuild_deadline_missed(context=None, **kwargs) -> str:
+    """The rebuild's deadline alert (run by the triggerer): a warning in its log and a line on the
+    vidvec page. Route it elsewhere by giving the DeadlineAlert a notifier instead (README)."""
+    from vidvec.config import load_settings
+    from vidvec.ui.state import record_alert
+
+    run = (context or {}).get("dag_run") or {}
+    deadline = ((context or {}).get("deadline") or {}).get("deadline_time")
+    message = (f"{run.get('dag_id', 'vidvec_full_rebuild')} run {run.get('dag_run_id') or run.get('run_id')} "
+               f"(logical time {run.get('logical_date')}) was still {run.get('state', 'running')} at its "
+               f"deadline {deadline}")
+    logging.getLogger(__name__).warning("deadline missed: %s", message)
+    record_alert(load_settings().home, {"kind": "deadline_missed", "at": datetime.now(timezone.utc).isoformat(),
+                                        "message": message, "dag_run": run})
+    return message
 
 
 def run_t0(context) -> datetime:

@@ -120,7 +120,8 @@ def publish(settings, catalog, store, written_by: str, now: datetime | None = No
 def load_space(settings, now: datetime | None = None) -> dict | None:
     """What the page shows: live when the stores admit other processes, else the newest file (or None)."""
     if not shared_access(settings):
-        return read_state(settings.home)
+        state = read_state(settings.home)  # alerts are appended by the triggerer: always the newest
+        return None if state is None else state | {"alerts": read_alerts(settings.home)}
     from vidvec.catalog.factory import open_catalog
     from vidvec.store import open_store
 
