@@ -17,7 +17,7 @@ AUDIT_SAMPLE ?= 100
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
-.PHONY: venv airflow-setup demo test lint bench clean bq-emulator
+.PHONY: venv airflow-setup demo test lint bench clean bq-emulator chromium
 
 # The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
 BQ_VENV := .venv-bq
@@ -63,8 +63,16 @@ $(BQ_VENV)/.installed: requirements-bq-emulator.txt
 	[import_extension(n) for n in ('icu', 'ducklake', 'spatial')]"; \
 	touch $@; fi
 
-test: venv bq-emulator
-	pytest
+# The browser test (tests/ui/test_in_the_browser.py) drives Debian's chromium with Playwright;
+# nothing downloads a browser. As root (CI) it is installed here; the test must then run, not skip.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) > /dev/null; fi
+	@test -x $(CHROMIUM) || echo "chromium: none at $(CHROMIUM); the browser test will be skipped"
+
+test: venv bq-emulator chromium
+	VIDVEC_TEST_REQUIRE_BROWSER=$$(test -x $(CHROMIUM) && echo 1) pytest
 
 lint: venv
 	ruff check .

@@ -94,13 +94,13 @@ async def rebuild_deadline_missed(context=None, **kwargs) -> str:
     from vidvec.ui.state import record_alert
 
     run = (context or {}).get("dag_run") or {}
-    deadline = ((context or {}).get("deadline") or {}).get("deadline_time")
+    deadline = str(((context or {}).get("deadline") or {}).get("deadline_time"))[:19]
     message = (f"{run.get('dag_id', 'vidvec_full_rebuild')} run {run.get('dag_run_id') or run.get('run_id')} "
                f"(logical time {run.get('logical_date')}) was still {run.get('state', 'running')} at its "
                f"deadline {deadline}")
     logging.getLogger(__name__).warning("deadline missed: %s", message)
     record_alert(load_settings().home, {"kind": "deadline_missed", "at": datetime.now(timezone.utc).isoformat(),
-                                        "message": message, "dag_run": run})
+                                        "message": message, "run_id": run.get("dag_run_id") or run.get("run_id")})
     return message
 
 

@@ -22,8 +22,8 @@ class PromotionApproval(ApprovalOperator):
     def __init__(self, *, check_task: str = "check", **kwargs):
         self.check_task = check_task
         pull = f"ti.xcom_pull(task_ids='{check_task}')"
-        reason = Param("", type="string", maxLength=2000, description="Why (recorded with your answer).",
-                       source="task")
+        reason = Param(None, type=["null", "string"], maxLength=2000, source="task",
+                       description="Why (optional; recorded with your answer).")
         # The DAG's Params come in too (source "dag"); the operator keeps only the task's own for the form.
         dag_params = kwargs.get("params") or ParamsDict()
         kwargs["params"] = ParamsDict({k: dag_params.get_param(k) for k in dag_params} | {"reason": reason})

@@ -28,7 +28,7 @@ def test_a_missed_deadline_is_logged_and_shown_on_the_page(settings):
                            "logical_date": "2026-11-29T02:00:00Z", "state": "running"},
                "deadline": {"id": "d1", "deadline_time": "2026-11-29T08:00:00Z"}}  # what the scheduler sends
     message = asyncio.run(rebuild_deadline_missed(context=context))
-    assert "scheduled__2026-11-29T02:00:00+00:00" in message and "deadline 2026-11-29T08:00:00Z" in message
+    assert "scheduled__2026-11-29T02:00:00+00:00" in message and "deadline 2026-11-29T08:00:00" in message
     (alert,) = read_alerts(settings.home)
     assert alert["kind"] == "deadline_missed" and alert["message"] == message
     html = TestClient(create_app(load=lambda: {"alerts": [alert]}, home=settings.home)).get("/").text
