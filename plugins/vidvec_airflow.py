@@ -77,13 +77,15 @@ def record_approval(context, checked: dict, answer: dict) -> None:
 
 def rebuild_deadline():
     """The rebuild's DeadlineAlert: VIDVEC_REBUILD_DEADLINE_HOURS (read when the DAG is parsed) after
-    the run's logical time, `rebuild_deadline_missed` runs in the triggerer."""
+    the run's logical time, `rebuild_deadline_missed` runs in the triggerer; None when set to 0."""
     from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
     from vidvec.config import load_settings
 
-    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-                         interval=timedelta(hours=load_settings().rebuild_deadline_hours),
+    hours = load_settings().rebuild_deadline_hours
+    if not hours:
+        return None
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE, interval=timedelta(hours=hours),
                          callback=AsyncCallback(rebuild_deadline_missed))
 
 

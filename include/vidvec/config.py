@@ -39,8 +39,8 @@ class Settings(BaseSettings):
 
     # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
     require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
-    rebuild_deadline_hours: float = Field(6, gt=0, le=168, description="alert when a rebuild still runs "
-                                          "this long after its logical time")
+    rebuild_deadline_hours: float = Field(6, ge=0, le=168, description="alert when a rebuild still runs "
+                                          "this long after its logical time; 0 = no deadline")
 
     # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
     catalog: Literal["duckdb", "bigquery"] = "duckdb"

@@ -58,6 +58,14 @@ def open_vidvec_page(page, base: str):
     return frame
 
 
+def full_height_screenshot(page, path: Path, height: int) -> None:
+    """The whole vidvec page inside the UI: a taller window and frame, then back."""
+    page.set_viewport_size({"width": 1400, "height": height})
+    page.locator("iframe[title=vidvec]").evaluate(f"f => {{ f.style.height = '{height - 40}px'; }}")
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slice):
@@ -108,10 +116,7 @@ def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slic
         chart = frame.locator(f'.collection[data-collection="{collection}"] img.chart').first
         chart.wait_for()
         assert chart.evaluate("img => img.complete && img.naturalWidth") > 400  # the report's PNG, inline
-        page.locator("iframe[title=vidvec]").evaluate("f => { f.style.height = '1700px'; }")
-        page.set_viewport_size({"width": 1400, "height": 1750})
-        page.screenshot(path=str(DOCS / "ui-vidvec-page.png"))
-        page.set_viewport_size({"width": 1400, "height": 1000})
+        full_height_screenshot(page, DOCS / "ui-vidvec-page.png", 1750)
 
         # 4. "promote to videos": trigger with the collection; require_approval is on by the setting.
         frame.locator(f'.collection[data-collection="{collection}"]').get_by_role(
@@ -151,8 +156,8 @@ def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slic
         history = frame.locator("#promotions").inner_text()
         assert collection in history and "admin: audit passed, recall 1.0 on every language" in history
         assert "approved" in frame.locator("#approvals").inner_text()
-        frame.locator("#promotions").scroll_into_view_if_needed()
-        page.screenshot(path=str(DOCS / "ui-after-approval.png"))
+        frame.locator("details[open]").evaluate_all("ds => ds.forEach(d => d.open = false)")  # the chart again
+        full_height_screenshot(page, DOCS / "ui-after-approval.png", 1150)
         stop_standalone(proc)  # releases the embedded store before this process opens it
 
     with open_store(settings) as store, open_catalog(settings, read_only=True) as catalog:
