@@ -58,6 +58,23 @@ def open_vidvec_page(page, base: str):
     return frame
 
 
+def settle_before_answering(api, proc, log, run_id: str, settle_s: float = 15) -> None:
+    """Answer no sooner than settle_s after the approval task parked. Airflow 3.3.2 races an answer
+    given within seconds: the worker's "finished" event for the parked try, processed after the answer
+    resumed the task, reads as a state changed externally, and the task is retried (asks again)."""
+    from datetime import datetime, timezone
+    from urllib.parse import quote
+
+    path = f"/api/v2/dags/vidvec_promote/dagRuns/{quote(run_id, safe='')}/taskInstances/approval"
+
+    def settled():
+        ti = api.call("GET", path)
+        started = datetime.fromisoformat(ti["start_date"].replace("Z", "+00:00"))
+        return ti["state"] == "awaiting_input" and (datetime.now(timezone.utc) - started).total_seconds() > settle_s
+
+    api.wait("the approval task to settle in awaiting_input", settled, 120, proc, log)
+
+
 def full_height_screenshot(page, path: Path, height: int) -> None:
     """The whole vidvec page inside the UI: a taller window and frame, then back."""
     page.set_viewport_size({"width": 1400, "height": height})
@@ -115,7 +132,8 @@ def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slic
         assert "passed" in audit.inner_text() and "1.000" in audit.inner_text()
         chart = frame.locator(f'.collection[data-collection="{collection}"] img.chart').first
         chart.wait_for()
-        assert chart.evaluate("img => img.complete && img.naturalWidth") > 400  # the report's PNG, inline
+        loaded = "i => i.complete ? i.naturalWidth : new Promise(r => { i.onload = () => r(i.naturalWidth); })"
+        assert chart.evaluate(loaded) > 400  # the report's PNG, inline
         full_height_screenshot(page, DOCS / "ui-vidvec-page.png", 1750)
 
         # 4. "promote to videos": trigger with the collection; require_approval is on by the setting.
@@ -136,6 +154,7 @@ def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slic
             page.wait_for_timeout(2000)
             frame = open_vidvec_page(page, base)
         assert f"Promote {collection} to videos?" in frame.locator(".wait").inner_text()
+        settle_before_answering(api, proc, log, frame.locator(".wait").get_attribute("data-run"))
         frame.get_by_role("link", name="open the approval form").click()
         page.wait_for_url(re.compile(r"/tasks/approval/required_actions"))
         form = page.locator("text=Newest audit").locator("xpath=ancestor::div[.//button[text()='Approve']][1]")
