@@ -12,8 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # A French football debrief, Cristiano Ronaldo's goals in Japanese, Apple's iPad
 # Pro in Portuguese, a Galaxy Note unboxing in Korean.
 DEMO_VIDEOS := ZKZM40f8d2Q 4BZb9VAmTmo _rC8MFgeMhI HQjtBOdG_fQ
-# Queries the demo's recall audit draws (local mode answers each in ~0.1-0.5 s).
-AUDIT_SAMPLE ?= 100
+# Queries the demo's recall audit draws (Qdrant Edge answers each in about a millisecond).
+AUDIT_SAMPLE ?= 400
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
@@ -35,7 +35,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 airflow-setup: venv
 	mkdir -p $(AIRFLOW_HOME) $(VIDVEC_HOME)
 	airflow db migrate > $(AIRFLOW_HOME)-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)-migrate.log; exit 1)
-	airflow pools set vidvec_store 1 "tasks that open the embedded Qdrant path / DuckDB file" > /dev/null
+	airflow pools set vidvec_store 1 "tasks that open the embedded store (Qdrant Edge) / DuckDB file" > /dev/null
 
 demo: airflow-setup
 	vidvec catalog load include/data/videos.csv.gz
@@ -50,6 +50,7 @@ demo: airflow-setup
 	  | tee $(VIDVEC_HOME)/promote.log | grep -E "refused|Marking run|ERROR" || true
 	grep -q "state=success" $(VIDVEC_HOME)/promote.log || (tail -50 $(VIDVEC_HOME)/promote.log; exit 1)
 	vidvec collections
+	vidvec audit videos --sample $(AUDIT_SAMPLE)
 	@for v in $(DEMO_VIDEOS); do echo; vidvec similar $$v --k 6; done
 	@echo; vidvec similar ZKZM40f8d2Q --k 3 --language fr
 

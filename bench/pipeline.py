@@ -1,4 +1,4 @@
-"""The real pipeline for benchmarks: catalog (DuckDB) -> rebuild steps -> Qdrant (embedded)."""
+"""The real pipeline for benchmarks: catalog (DuckDB) -> rebuild steps -> the vector store (embedded)."""
 
 from __future__ import annotations
 
@@ -50,9 +50,10 @@ def read_vectors(store, name: str, video_ids: list[str]) -> np.ndarray:
     return np.asarray([found[v] for v in video_ids], dtype=np.float32)
 
 
-def settings_in(home: Path) -> Settings:
-    """Embedded settings under a scratch home, whatever VIDVEC_* says."""
-    return Settings(home=home, catalog_path=None, qdrant_path=None, qdrant_url=None)
+def settings_in(home: Path, store: str | None = None) -> Settings:
+    """Embedded settings under a scratch home, whatever VIDVEC_* says; store picks the engine
+    (edge | local; None = the default, Qdrant Edge)."""
+    return Settings(home=home, catalog_path=None, qdrant_path=None, qdrant_url=None, store=store, edge_path=None)
 
 
 def cpu_timed(fn, *args, **kwargs):

@@ -121,52 +121,52 @@ class StoreClock:
 
     originals: dict = {}
 
+    @staticmethod
+    def _engines() -> list:
+        from vidvec.store.edge import EdgeStore
+        from vidvec.store.qdrant import QdrantStore
+
+        return [EdgeStore, QdrantStore]
+
     @classmethod
     def uninstall(cls) -> None:
-        from vidvec.store.qdrant import VectorStore
-
-        for attr, real in cls.originals.items():
-            setattr(VectorStore, attr, real)
+        for (engine, attr), real in cls.originals.items():
+            setattr(engine, attr, real)
         cls.originals.clear()
 
     @classmethod
     def install(cls) -> None:
-        from vidvec.store.qdrant import VectorStore
-
         cls.seconds = 0.0
-        for attr in ("insert_only", "write_if_newer"):
-            real = cls.originals.setdefault(attr, getattr(VectorStore, attr))
+        for engine in cls._engines():
+            for attr in ("insert_only", "write_if_newer"):
+                real = cls.originals.setdefault((engine, attr), getattr(engine, attr))
 
-            def timed(self, *args, _real=real, **kwargs):
-                start = time.perf_counter()
-                try:
-                    return _real(self, *args, **kwargs)
-                finally:
-                    cls.seconds += time.perf_counter() - start
+                def timed(self, *args, _real=real, **kwargs):
+                    start = time.perf_counter()
+                    try:
+                        return _real(self, *args, **kwargs)
+                    finally:
+                        cls.seconds += time.perf_counter() - start
 
-            setattr(VectorStore, attr, timed)
+                setattr(engine, attr, timed)
 
 
-def disk_points_per_s(n: int = 300) -> float:
-    """qdrant-client local mode on this machine's disk (one SQLite commit per point)."""
+def disk_points_per_s(n: int = 300, engine: str | None = None) -> float:
+    """The store (VIDVEC_STORE, default Edge) writing new points on this machine's disk."""
     import numpy as np
 
+    from vidvec.config import load_settings
     from vidvec.core.types import PointToWrite
-    from vidvec.store import CollectionSpec, VectorStore
-    from vidvec.store.client import QdrantClient
+    from vidvec.store import CollectionSpec, open_store
 
     path = tempfile.mkdtemp(prefix="vidvec-bench-disk-")
-    client = QdrantClient(path=path)
-    try:
-        store = VectorStore(client, embedded=True)
+    with open_store(load_settings(home=path, **({"store": engine} if engine else {}))) as store:
         store.create_collection("disk", CollectionSpec(dim=512), {})
         points = [PointToWrite(f"v{i}", np.random.default_rng(i).random(512).tolist(),
                                {"video_id": f"v{i}", "status": "public", "updated_at": 1}) for i in range(n)]
         start = time.perf_counter()
         store.insert_only("disk", points)
         return n / (time.perf_counter() - start)
-    finally:
-        client.close()
 
 
 class DropWrites:

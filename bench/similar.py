@@ -1,4 +1,4 @@
-"""`vidvec similar` latency on the embedded store (qdrant-client local mode: exact brute force).
+"""`vidvec similar` latency on the embedded store (Qdrant Edge; `settings_in(home, store=...)` picks another).
 
 The sample catalog is rebuilt behind the live alias (titles recipe: latency does
 not depend on the recipe), then: in-process `VectorStore.similar` (the serving

@@ -4,9 +4,10 @@
 survey -> reconcile live (and `videos__next`) with the catalog: purge points of
 deleted, private and unknown videos and tombstones older than the window,
 re-embed stale points, add missing public videos -> vacuum (server: drive
-Qdrant's optimizer, wait until green) -> retention (drop unaliased collections
-beyond the newest N and older than D days; never live, rollback or building)
--> snapshot live (server only) -> summary. `dry_run` plans and changes nothing.
+Qdrant's optimizer, wait until green; Edge: optimize) -> retention (drop
+unaliased collections beyond the newest N and older than D days; never live,
+rollback or building) -> snapshot live (Edge and server) -> summary. `dry_run`
+plans and changes nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _opts(params):
         "tombstone_days": Param(7, type="integer", minimum=0, maximum=365, description="Tombstones kept (days)."),
         "keep_newest": Param(3, type="integer", minimum=1, maximum=100, description="Newest collections kept."),
         "min_age_days": Param(7, type="integer", minimum=0, maximum=3650, description="Minimum age to drop (days)."),
-        "snapshot": Param(True, type="boolean", description="Snapshot the live collection (server only)."),
+        "snapshot": Param(True, type="boolean", description="Snapshot the live collection (Edge, server)."),
     },
 )
 def vidvec_compaction():

@@ -2,11 +2,11 @@
 ### vidvec_promote
 
 Moves an alias (default `videos`; any name works, e.g. `videos_b` for A/B) to
-a collection in one atomic alias swap, only when every gate holds: `ready`
-(metadata state ready, green, index built), `count` (exact public count within
-tolerance of the catalog), `audit` (a passing recall audit of this very
-collection, younger than the max age) and `family` (the vector space the
-sidecar writes). A refusal fails `check` and names every failed gate;
+a collection in one atomic alias change (`store.set_aliases`), only when every
+gate holds: `ready` (metadata state ready, green, index built), `count` (exact
+public count within tolerance of the catalog), `audit` (a passing recall audit
+of this very collection, younger than the max age) and `family` (the vector
+space the sidecar writes). A refusal fails `check` and names every failed gate;
 `force_gates` overrides named gates (recorded). The move drops `<alias>__next`
 when it pointed at the promoted collection and is recorded in `promotions`
 with the previous target; `action: rollback` moves it back.

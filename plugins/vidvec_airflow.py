@@ -17,11 +17,10 @@ from airflow.sdk import Asset
 REBUILT = Asset(name="vidvec_rebuilt", uri="vidvec://collections/rebuilt")
 AUDIT_PASSED = Asset(name="vidvec_audit_passed", uri="vidvec://collections/audit-passed")
 
-# Tasks that open the embedded store (qdrant-client local path, DuckDB file)
-# share this pool; `make airflow-setup` sizes it 1 in embedded mode, because one
+# Tasks that open the embedded store (Qdrant Edge or local-mode files, the
+# DuckDB file) share this pool; `make airflow-setup` sizes it 1, because one
 # process at a time may hold those files.
 STORE_POOL = "vidvec_store"
-EMBEDDED = not os.environ.get("VIDVEC_QDRANT_URL")
 
 
 def check_promotion(params: dict, context) -> dict:
@@ -171,7 +170,7 @@ def _gcp_credentials(settings):
 
 
 def _open_store(settings):
-    """The store from the Qdrant connection VIDVEC_QDRANT_CONN_ID names, else from VIDVEC_QDRANT_*."""
+    """The store from the Qdrant connection VIDVEC_QDRANT_CONN_ID names, else from the settings (VIDVEC_STORE)."""
     conn_id = os.environ.get("VIDVEC_QDRANT_CONN_ID")
     if conn_id:
         from vidvec_hooks import hook_store

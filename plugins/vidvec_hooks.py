@@ -2,8 +2,9 @@
 
 - `VidvecQdrantHook`: the provider's QdrantHook for servers (host/port/url,
   API key as the password, `https`, `prefer_gprc` and `grpc_port` extras, as the
-  provider spells them), plus local mode: extra `{"path": "/dir"}` or
-  `{"location": ":memory:"}`, which the official hook cannot open.
+  provider spells them), plus the embedded engines the official hook cannot
+  open: Qdrant Edge (extra `{"edge": "/dir"}`) and qdrant-client local mode
+  (extra `{"path": "/dir"}` or `{"location": ":memory:"}`).
 - BigQuery: BigQueryHook supplies the credentials (key file, workload identity,
   impersonation, or `is_anonymous` for an emulator); vidvec's settings supply
   project, dataset, location and an optional endpoint override.
@@ -29,9 +30,14 @@ if TYPE_CHECKING:
 
 
 class VidvecQdrantHook(QdrantHook):
-    """QdrantHook that also opens qdrant-client local mode (a path or :memory:)."""
+    """QdrantHook that also names the embedded engines: Qdrant Edge (extra `{"edge": "/dir"}`)
+    and qdrant-client local mode (`{"path": "/dir"}` or `{"location": ":memory:"}`)."""
 
-    hook_name = "Qdrant (server, or vidvec local mode)"
+    hook_name = "Qdrant (server, or vidvec's embedded engines)"
+
+    def edge_target(self) -> str | None:
+        """The Qdrant Edge root this connection names, else None."""
+        return self.get_connection(self.conn_id).extra_dejson.get("edge") or None
 
     def local_target(self) -> str | None:
         """The local-mode path or ':memory:' this connection names, else None (a server)."""
@@ -54,15 +60,19 @@ class VidvecQdrantHook(QdrantHook):
 
 @contextmanager
 def hook_store(conn_id: str) -> Iterator[VectorStore]:
-    """A VectorStore on the connection's client, closed when done."""
-    from vidvec.store import VectorStore
+    """The store the connection names (Edge, a server or local mode), closed when done."""
+    from vidvec.config import load_settings
+    from vidvec.store import make_store, store_on_client
 
     hook = VidvecQdrantHook(conn_id=conn_id)
-    client = hook.get_conn()
+    if hook.edge_target():  # no client: Edge runs in this process
+        store = make_store(load_settings(store="edge", edge_path=hook.edge_target()))
+    else:
+        store = store_on_client(hook.get_conn(), local=hook.local_target() is not None)
     try:
-        yield VectorStore(client, embedded=hook.local_target() is not None)
+        yield store
     finally:
-        client.close()
+        store.close()
 
 
 def bigquery_credentials(conn_id: str = "google_cloud_default"):

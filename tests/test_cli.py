@@ -62,4 +62,25 @@ def test_collections_lists_alias_count_and_metadata(settings, sample_slice, embe
     assert state["name"] == name and state["aliases"] == ["videos"]
     assert state["points"] == len(sample_slice)
     assert state["metadata"]["state"] == "ready" and state["metadata"]["recipe"] == "v1"
-    assert "aliases: videos" in run("collections", home=settings.home).stdout
+    assert state["engine"] == "qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100"
+    assert state["indexed_vectors"] == 0  # 64 vectors: below the indexing threshold, scanned exactly
+    text = run("collections", home=settings.home).stdout
+    assert "aliases: videos" in text and f"points: {len(sample_slice)}  status: green  indexed: 0" in text
+    assert "engine: qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100" in text
+
+
+def test_snapshot_then_restore_as_a_new_collection(settings, sample_slice, embedder):
+    name = build_live(settings, sample_slice, embedder)
+    done = run("snapshot", home=settings.home)
+    assert done.returncode == 0, done.stderr
+    location = done.stdout.strip().rsplit(" at ", 1)[1]
+    assert done.stdout.startswith(f"{name}: {name}-") and location.endswith(".tar.gz")
+    restored = run("restore", location, "videos_restored", home=settings.home)
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.strip() == f"restored videos_restored ({len(sample_slice)} points) from {location}"
+    states = {s["name"]: s for s in json.loads(run("collections", "--json", home=settings.home).stdout)}
+    assert states["videos_restored"]["points"] == len(sample_slice) and states["videos_restored"]["aliases"] == []
+    assert states["videos_restored"]["metadata"] == states[name]["metadata"]
+    again = run("restore", location, "videos_restored", home=settings.home)
+    assert again.returncode == 2 and again.stderr.strip() == (
+        "error: collection or alias 'videos_restored' exists: restore under another name")

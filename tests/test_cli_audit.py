@@ -28,7 +28,7 @@ def test_audit_promote_refusal_and_rollback(settings, sample_slice, embedder):
     audited = run("audit", "videos__next", "--sample", "24", "--json", home=settings.home)
     assert audited.returncode == 0, audited.stderr
     result = json.loads(audited.stdout)
-    assert result["passed"] and result["collection"] == new and result["engine"] == "qdrant-local exact"
+    assert result["passed"] and result["collection"] == new and result["engine"].startswith("qdrant-edge hnsw m=16")
     assert Path(result["report"]).is_file() and (Path(result["report"]).parent / "recall.png").is_file()
     assert result["report"].startswith(str(settings.home / "reports"))
 
@@ -57,5 +57,6 @@ def test_a_failed_audit_exits_1_and_names_the_figure(settings, sample_slice, emb
         store.delete_points(name, [v.video_id for v in sample_slice[:8]])
     done = run("audit", "videos", "--sample", "16", home=settings.home)
     assert done.returncode == 1
-    assert "FAILED (qdrant-local exact)" in done.stdout and "failed: coverage 0.8750 < 0.99" in done.stdout
+    assert "FAILED (qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100)" in done.stdout
+    assert "failed: coverage 0.8750 < 0.99" in done.stdout
     assert "report: " in done.stdout

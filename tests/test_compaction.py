@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,9 +106,11 @@ def test_compaction_converges_to_the_catalogs_public_state(settings, sample_slic
         assert points[vid][0]["updated_at"] == to_micros(OLD)
     assert rec["before"] == {"points": 64 - 4 + 2, "public": 64 - 4 - 2 - 2 + 1}  # + ghostOld
     assert rec["after"] == {"points": len(points), "public": len(points) - 2}
-    assert result["snapshot"]["created"] is False and "local mode" in result["snapshot"]["why"]
-    assert result["vacuum"][0]["applied"] is False and "local mode" in result["vacuum"][0]["why"]
+    snap, vac = result["snapshot"], result["vacuum"][0]
+    assert snap["created"] and snap["collection"] == live and Path(snap["location"]).is_file()
+    assert vac["applied"] is True and vac["deleted_threshold"] == 0.01  # 13 of 62 purged: a large purge
     text = result["summary"]
+    assert f"snapshot: {snap['name']} of {live}, {snap['size']:,} bytes at {snap['location']}" in text
     assert "13 purged (deleted 5, private 4, tombstone 2, unknown 2), 7 repaired, 4 added" in text
     assert f"points {rec['before']['points']} -> {rec['after']['points']}" in text
     # A second run finds nothing to do.

@@ -30,7 +30,7 @@ from vidvec.core.recipe import build_text, get_recipe, text_hash
 from vidvec.core.types import PointToWrite, Video, to_micros
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 
 
 @dataclass

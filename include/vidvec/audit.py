@@ -8,17 +8,20 @@ of the collection's model, over the same candidates (public catalog videos,
 not the query, same language when filtered). A full scan of the collection's
 payloads against the catalog gives coverage, staleness and payload mismatches.
 
-Which engine answered is part of every result: qdrant-client local mode is
-exact brute force, so there the ANN part of recall is 1.0 by construction and
-recall below 1.0 means the collection's content is wrong (missing, stale or
-foreign vectors, wrong payload), not the index.
+Which engine and index answered is part of every result and row
+(`IndexState.describe()`: engine, m, ef_construct and the hnsw_ef the queries
+used, which is the collection's own search param unless `hnsw_ef` overrides
+it). On an ANN engine (Qdrant Edge, a server) recall below 1.0 includes what
+the index loses; on an exact one (qdrant-client local mode) it can only mean
+the collection's content is wrong (missing, stale or foreign vectors, wrong
+payload).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -38,11 +41,9 @@ from vidvec.core.recall import (
 )
 from vidvec.core.types import to_micros
 from vidvec.errors import NotFound, VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
-ENGINE_LOCAL = "qdrant-local exact"
-ENGINE_SERVER = "qdrant-server hnsw"
 
 
 @dataclass
@@ -61,7 +62,7 @@ class AuditResult:
     target: str
     collection: str
     model_id: str
-    engine: str
+    engine: str  # which engine and index answered: IndexState.describe()
     k: int
     sample_size: int
     seed: int
@@ -75,6 +76,7 @@ class AuditResult:
     passed: bool
     thresholds: dict = field(default_factory=dict)
     report: str | None = None  # the Markdown report's path
+    index: dict = field(default_factory=dict)  # the IndexState that answered (exact, m, ef_construct, ...)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -87,31 +89,39 @@ def audit_id_for(collection: str, at: datetime) -> str:
 
 
 def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime, k: int = 10,
-              sample: int = 400, seed: int = 0, thresholds: AuditThresholds | None = None) -> AuditResult:
-    """Audit an alias or collection; rows go to `recall_audits`. Raises nothing on a failed audit."""
+              sample: int = 400, seed: int = 0, thresholds: AuditThresholds | None = None,
+              hnsw_ef: int | None = None) -> AuditResult:
+    """Audit an alias or collection; rows go to `recall_audits`. Raises nothing on a failed audit.
+
+    hnsw_ef None queries with the collection's own search params (what users get).
+    """
     if not 1 <= k <= 100:
         raise VidvecError(f"k must be in 1..100, got {k}")
     if not 1 <= sample <= 100_000:
         raise VidvecError(f"sample must be in 1..100000, got {sample}")
+    if hnsw_ef is not None and not 1 <= hnsw_ef <= 10_000:
+        raise VidvecError(f"hnsw_ef must be in 1..10000, got {hnsw_ef}")
     thresholds = thresholds or AuditThresholds()
     collection = store.resolve(target)
     model_id = store.metadata(collection).get("model_id")
     if not model_id:
         raise VidvecError(f"{collection} has no model_id in its metadata: not a vidvec collection")
+    index = store.index_state(collection)
+    if hnsw_ef is not None and not index.exact:
+        index = replace(index, hnsw_ef=hnsw_ef)
     counts = scan_payloads(catalog, store, collection, model_id)
     queries = draw_sample(catalog, model_id, sample, seed)
     exact_neighbours(catalog, model_id, queries, k)
-    served_neighbours(store, collection, queries, k)
+    served_neighbours(store, collection, queries, k, hnsw_ef)
     score_queries(catalog, model_id, queries, k)
     slices = summarise(queries)
     coverage = counts["covered"] / counts["catalog_public"] if counts["catalog_public"] else 1.0
     staleness = counts["stale"] / counts["public_points"] if counts["public_points"] else 0.0
     mismatch = counts["mismatched"] / counts["public_points"] if counts["public_points"] else 0.0
     failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds)
-    result = AuditResult(audit_id_for(collection, at), target, collection, model_id,
-                         ENGINE_LOCAL if store.embedded else ENGINE_SERVER, k, len(queries), seed, at,
-                         slices, coverage, staleness, mismatch, counts, failures, not failures,
-                         thresholds.model_dump())
+    result = AuditResult(audit_id_for(collection, at), target, collection, model_id, index.describe(),
+                         k, len(queries), seed, at, slices, coverage, staleness, mismatch, counts, failures,
+                         not failures, thresholds.model_dump(), index=asdict(index))
     catalog.record_audit(audit_rows(result, thresholds))
     log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
     return result
@@ -190,12 +200,14 @@ def _store_exact(queries: list[Query], idx: list[int], result: tuple[np.ndarray,
         q.exact[filtered] = ([p[0] for p in pairs], [p[1] for p in pairs], n_candidates - 1)
 
 
-def served_neighbours(store: VectorStore, collection: str, queries: list[Query], k: int) -> None:
+def served_neighbours(store: VectorStore, collection: str, queries: list[Query], k: int,
+                      hnsw_ef: int | None = None) -> None:
     """What users get: `similar` exactly as the API calls it; None when the video is not served."""
     for q in queries:
         for filtered in (False, True):
             try:
-                hits = store.similar(collection, q.video_id, k, language=q.language if filtered else None)
+                hits = store.similar(collection, q.video_id, k, language=q.language if filtered else None,
+                                     hnsw_ef=hnsw_ef)
                 q.served[filtered] = [h.video_id for h in hits]
             except NotFound:
                 q.served[filtered] = None

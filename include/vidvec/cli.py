@@ -180,7 +180,9 @@ def collections(as_json: Annotated[bool, typer.Option("--json", help="print JSON
     for s in states:
         aliases = ", ".join(s.aliases) or "-"
         meta = " ".join(f"{k}={v}" for k, v in sorted(s.metadata.items()))
-        typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}\n    {meta}")
+        indexed = "" if s.indexed_vectors is None else f"  indexed: {s.indexed_vectors}"
+        typer.echo(f"{s.name}  aliases: {aliases}  points: {s.points}  status: {s.status}{indexed}\n"
+                   f"    engine: {s.engine}\n    {meta}")
 
 
 def _thresholds(pairs: list[str]) -> dict:
@@ -201,6 +203,8 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
           k: Annotated[int, typer.Option(min=1, max=100, help="neighbours per query")] = 10,
           sample: Annotated[int, typer.Option(min=1, max=100_000, help="queries, stratified by language")] = 400,
           seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+          hnsw_ef: Annotated[int | None, typer.Option(
+              min=1, max=10_000, help="search-time ef; default the collection's own")] = None,
           threshold: Annotated[list[str] | None, typer.Option(
               help="NAME=VALUE, e.g. min_recall=0.9 (see AuditThresholds)")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
@@ -217,7 +221,7 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
     limits = AuditThresholds.parse(_thresholds(threshold or []))
     with open_catalog(settings) as catalog, open_store(settings) as store:
         result = run_audit(catalog, store, target, at=datetime.now(timezone.utc), k=k, sample=sample,
-                           seed=seed, thresholds=limits)
+                           seed=seed, thresholds=limits, hnsw_ef=hnsw_ef)
         write_report(result, settings.home / "reports")
         _publish(settings, catalog, store, "audit")
     if as_json:
@@ -313,6 +317,33 @@ def compact(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the p
 
 
 @app.command()
+def snapshot(target: Annotated[str | None, typer.Argument(help="alias or collection; default the live alias")] = None,
+             ) -> None:
+    """Snapshot one collection (Edge: a tar.gz under VIDVEC_HOME/edge/snapshots; server: Qdrant's own)."""
+    from vidvec.store import open_store
+
+    settings = _settings()
+    with open_store(settings) as store:
+        name = store.resolve(target or settings.live_alias)
+        done = store.snapshot(name)
+    if not done["created"]:
+        raise VidvecError(f"no snapshot of {name}: {done['why']}")
+    typer.echo(f"{name}: {done['name']}, {done['size']:,} bytes" + (
+        f" at {done['location']}" if done.get("location") else ""))
+
+
+@app.command()
+def restore(snapshot_file: Annotated[str, typer.Argument(help="a snapshot `vidvec snapshot` or compaction took")],
+            name: Annotated[str, typer.Argument(help="new collection name (an existing one is refused)")]) -> None:
+    """Restore a snapshot as a new collection; point an alias at it with `vidvec promote`."""
+    from vidvec.store import open_store
+
+    with open_store(_settings()) as store:
+        done = store.restore_snapshot(snapshot_file, name)
+    typer.echo(f"restored {done['collection']} ({done['points']:,} points) from {snapshot_file}")
+
+
+@app.command()
 def rebuild(
     mode: Annotated[str, typer.Option(help="reembed (encode new texts) | reindex (stored vectors only)")] = "reembed",
     alias: Annotated[str | None, typer.Option(help="live alias to rebuild for; default VIDVEC_LIVE_ALIAS")] = None,
@@ -321,6 +352,9 @@ def rebuild(
     batch_size: Annotated[int, typer.Option(help="rows per read, encode and write batch")] = 256,
     hnsw_m: Annotated[int, typer.Option(help="HNSW m, built after the load")] = 16,
     ef_construct: Annotated[int, typer.Option(help="HNSW ef_construct")] = 100,
+    hnsw_ef: Annotated[int | None, typer.Option(help="search-time ef; default ef_construct")] = None,
+    full_scan_threshold_kb: Annotated[int, typer.Option(help="smaller filtered sets scan exactly")] = 200,
+    indexing_threshold_kb: Annotated[int, typer.Option(help="segments above this get HNSW")] = 1000,
     quantization: Annotated[bool, typer.Option("--quantization/--no-quantization", help="int8 scalar")] = False,
     ready_timeout_s: Annotated[int, typer.Option(help="seconds to wait for the index")] = 1800,
     t0: Annotated[str | None, typer.Option(help="snapshot time T0, ISO-8601 with zone; default now")] = None,
@@ -335,7 +369,9 @@ def rebuild(
     from vidvec.store import open_store
 
     values = {"mode": mode, "alias": alias, "shards": shards, "batch_size": batch_size, "hnsw_m": hnsw_m,
-              "ef_construct": ef_construct, "quantization": quantization, "ready_timeout_s": ready_timeout_s}
+              "ef_construct": ef_construct, "hnsw_ef": hnsw_ef, "full_scan_threshold_kb": full_scan_threshold_kb,
+              "indexing_threshold_kb": indexing_threshold_kb, "quantization": quantization,
+              "ready_timeout_s": ready_timeout_s}
     options = RebuildOptions.parse(values | ({"recipe": recipe} if recipe else {}))
     at = _as_of(t0) if t0 else datetime.now(timezone.utc).replace(microsecond=0)
     settings = _settings()

@@ -22,7 +22,7 @@ from vidvec.core.retention import Candidate, plan_retention, rollback_targets
 from vidvec.core.types import STATUSES, Video, to_micros
 from vidvec.embed.base import Embedder
 from vidvec.errors import VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
@@ -133,7 +133,7 @@ def _sample(samples: dict, plan: Plan) -> dict:
 
 
 def vacuum(store: VectorStore, reconciled: list[dict], opts: CompactOptions) -> list[dict]:
-    """Drive Qdrant's vacuum where points were purged (server only) and wait until ready."""
+    """Drive the engine's vacuum where points were purged (where it has segments) and wait until ready."""
     out = []
     for r in reconciled:
         purged, name = r["counts"].get("purged", 0), r["collection"]
@@ -171,8 +171,9 @@ def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> dict:
         return {"created": False, "why": f"no live alias {live_alias!r}"}
     name = store.resolve(live_alias)
     if opts.dry_run:
+        caps = store.capabilities
         return {"collection": name, "created": False, "why": "dry run" + (
-            "; snapshots are not available in qdrant-client local mode" if store.embedded else "")}
+            "" if caps.snapshots else f"; {caps.engine} has no snapshots")}
     return {"collection": name, **store.snapshot(name)}
 
 
@@ -230,6 +231,7 @@ def summarize(steps: dict) -> str:
                  f"dropped: {', '.join(d['name'] for d in drops) or 'none'}; kept: {keeps}")
     snap = steps["snapshot"]
     lines.append("snapshot: " + (f"{snap['name']} of {snap['collection']}, {snap['size']:,} bytes"
+                                 + (f" at {snap['location']}" if snap.get("location") else "")
                                  if snap.get("created") else f"not taken: {snap['why']}"))
     lines.append(f"space: {_space(steps['before'])} -> {_space(steps['after'])}")
     return "\n".join(lines)

@@ -1,8 +1,9 @@
 """Typed settings from the environment (prefix VIDVEC_).
 
 With nothing set, everything is embedded under VIDVEC_HOME (default .vidvec/):
-a DuckDB file for the catalog and warehouse tables and a qdrant-client local
-path for vectors. VIDVEC_QDRANT_URL selects a Qdrant server instead.
+a DuckDB file for the catalog and warehouse tables and Qdrant Edge shards for
+vectors. VIDVEC_STORE picks the vector engine (edge, local, server); unset, a
+VIDVEC_QDRANT_URL selects a Qdrant server and otherwise Edge is used.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidvec.core.naming import validate_name
@@ -23,8 +24,13 @@ class Settings(BaseSettings):
 
     home: Path = Path(".vidvec")
     catalog_path: Path | None = Field(None, description="DuckDB file; default HOME/vidvec.duckdb")
+    store: Literal["edge", "local", "server"] | None = Field(
+        None, description="vector engine; unset = server if qdrant_url is set, else edge")
+    edge_path: Path | None = Field(None, description="Qdrant Edge root; default HOME/edge")
+    edge_fsync_writes: bool = Field(False, description="flush Edge's WAL to disk after every write "
+                                    "(survives a power cut, not only a killed process; slower)")
     qdrant_path: Path | None = Field(None, description="local-mode path; default HOME/qdrant")
-    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset = embedded")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL (VIDVEC_STORE=server; set alone, selects it)")
     qdrant_api_key: str | None = None
     qdrant_prefer_grpc: bool = True
     qdrant_timeout: int = Field(60, ge=1, le=3600)
@@ -72,9 +78,20 @@ class Settings(BaseSettings):
             raise ValueError("an http:// or https:// URL (https:// turns TLS on)")
         return value
 
+    @model_validator(mode="after")
+    def _server_has_url(self) -> Settings:
+        if self.store == "server" and not self.qdrant_url:
+            raise ValueError("VIDVEC_STORE=server needs VIDVEC_QDRANT_URL")
+        return self
+
     @property
-    def embedded(self) -> bool:
-        return self.qdrant_url is None
+    def store_engine(self) -> str:
+        """edge | local | server: VIDVEC_STORE, else server when a URL is set, else edge."""
+        return self.store or ("server" if self.qdrant_url else "edge")
+
+    @property
+    def edge_dir(self) -> Path:
+        return self.edge_path or self.home / "edge"
 
     @property
     def duckdb_file(self) -> Path:
@@ -94,6 +111,11 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"VIDVEC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise VidvecError(f"invalid vidvec settings: {problems}") from None
+
+
+def _problem(error: dict) -> str:
+    field = "_".join(map(str, error["loc"])).upper()
+    message = error["msg"].removeprefix("Value error, ")
+    return f"VIDVEC_{field}: {message}" if field else message

@@ -7,3 +7,7 @@ class VidvecError(ValueError):
 
 class NotFound(VidvecError):
     """A video, collection or alias that does not exist."""
+
+
+class StoreInUse(VidvecError):
+    """The embedded store is open in another process (or already in this one)."""

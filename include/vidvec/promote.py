@@ -1,8 +1,9 @@
 """Gated promotion, rollback and A/B aliases.
 
 An alias moves only after every gate holds (core/gates.py), in one atomic
-`update_collection_aliases` call that also drops `<alias>__next` when it
-pointed at the promoted collection. Each move is recorded in `promotions` with
+`set_aliases` step (a server's `update_collection_aliases` call, one replace
+of Edge's alias file) that also drops `<alias>__next` when it pointed at the
+promoted collection. Each move is recorded in `promotions` with
 the previous target; rollback is the same call backwards, recorded too.
 Any alias name works: promoting `videos_b` never touches `videos`.
 """
@@ -17,7 +18,7 @@ from vidvec.core.gates import GATES, AuditFact, GatePolicy, PromotionFacts, chec
 from vidvec.core.naming import validate_name
 from vidvec.embed.base import MUSE_V3_FAMILY
 from vidvec.errors import NotFound, VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
 

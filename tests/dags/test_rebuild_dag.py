@@ -74,6 +74,7 @@ def test_rebuild_then_reindex_without_the_encoder(airflow_db, settings, sample_s
         assert body["model_id"].startswith("usem3-") and len(body["text_hash"]) == 32
     (event,) = rebuilt_events(run)
     assert event == {"collection": collection, "points": len(public), "encoded": len(public), "reused": 0,
+                     "engine": "qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100",
                      "model_id": meta["model_id"], "family": meta["family"], "recipe": DEFAULT_RECIPE,
                      "t0": T0.isoformat(), "run_id": run.run_id, "mode": "reembed", "alias": "videos"}
 
@@ -87,9 +88,12 @@ def test_rebuild_then_reindex_without_the_encoder(airflow_db, settings, sample_s
     with open_store(settings) as store:
         reindexed_name = store.aliases()["videos__next"]
         reindexed = points(store, reindexed_name)
-        meta = store.metadata(reindexed_name)  # local mode ignores HNSW settings; metadata keeps them
-        assert meta["mode"] == "reindex" and meta["index"] == {"hnsw_m": 32, "ef_construct": 100,
-                                                               "quantization": False}
+        meta = store.metadata(reindexed_name)
+        index = store.index_state(reindexed_name)
+    assert meta["mode"] == "reindex" and meta["index"] == {
+        "hnsw_m": 32, "ef_construct": 100, "hnsw_ef": None, "full_scan_threshold_kb": 200,
+        "indexing_threshold_kb": 1000, "quantization": False}
+    assert (index.m, index.ef_construct, index.points) == (32, 100, len(public))  # the engine has them too
     assert reindexed_name != collection and reindexed.keys() == reembedded.keys()
     for vid, (body, vec) in reindexed.items():
         assert np.array_equal(vec, reembedded[vid][1]), vid  # bit for bit

@@ -26,13 +26,26 @@ def test_qdrant_hook_opens_a_local_path(monkeypatch, tmp_path):
 
     conn(monkeypatch, "qdrant_local", conn_type="qdrant", extra={"path": str(tmp_path / "q")})
     with hook_store("qdrant_local") as store:
-        assert store.embedded
+        assert store.capabilities.engine == "qdrant-local"
         assert write_and_read(store)["v1"]["payload"]["updated_at"] == 5
     client = VidvecQdrantHook(conn_id="qdrant_local").get_conn()  # the path was released, data kept
     try:
         assert client.count("c", exact=True).count == 1
     finally:
         client.close()
+
+
+def test_qdrant_hook_opens_an_edge_store(monkeypatch, tmp_path):
+    from vidvec_hooks import VidvecQdrantHook, hook_store
+
+    conn(monkeypatch, "qdrant_edge", conn_type="qdrant", extra={"edge": str(tmp_path / "e")})
+    assert VidvecQdrantHook(conn_id="qdrant_edge").edge_target() == str(tmp_path / "e")
+    with hook_store("qdrant_edge") as store:
+        assert store.capabilities.engine == "qdrant-edge"
+        assert write_and_read(store)["v1"]["payload"]["updated_at"] == 5
+    assert (tmp_path / "e" / "collections" / "c" / "collection.json").is_file()  # released, data kept
+    with hook_store("qdrant_edge") as store:
+        assert store.count("c") == 1
 
 
 def test_qdrant_hook_opens_memory_and_servers(monkeypatch):
@@ -78,7 +91,7 @@ def test_task_stores_come_from_the_connections(monkeypatch, tmp_path, sample_sli
     monkeypatch.setenv("VIDVEC_GCP_CONN_ID", "gcp_emulator")
     monkeypatch.setenv("VIDVEC_QDRANT_CONN_ID", "qdrant_local")
     with stores() as (settings, catalog, store):
-        assert isinstance(catalog, BigQueryCatalog) and store.embedded
+        assert isinstance(catalog, BigQueryCatalog) and store.capabilities.engine == "qdrant-local"
         catalog.create_schema()
         catalog.upsert_videos(sample_slice[:3])
         assert catalog.count() == 3

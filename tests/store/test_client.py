@@ -29,7 +29,7 @@ def test_server_settings_reach_the_client(scheme, grpc):
         assert remote.rest_uri == f"{scheme}://127.0.0.1:{port}"
         assert remote._prefer_grpc is grpc and remote._timeout == 7
         assert remote._rest_headers.get("api-key") == "k3y"
-        assert not settings.embedded
+        assert settings.store_engine == "server"
     finally:
         client.close()
 
@@ -40,3 +40,17 @@ def test_bad_urls_are_refused(url):
 
     with pytest.raises(VidvecError, match="VIDVEC_QDRANT_URL"):
         load_settings(qdrant_url=url)
+
+
+def test_the_engine_comes_from_vidvec_store_else_the_url(tmp_path):
+    from vidvec.config import load_settings
+
+    assert load_settings(home=tmp_path).store_engine == "edge"  # the embedded default
+    assert load_settings(home=tmp_path, qdrant_url="http://q:6333").store_engine == "server"
+    assert load_settings(home=tmp_path, qdrant_url="http://q:6333", store="edge").store_engine == "edge"
+    assert load_settings(home=tmp_path, store="local").store_engine == "local"
+    assert load_settings(home=tmp_path).edge_dir == tmp_path / "edge"
+    with pytest.raises(VidvecError, match="VIDVEC_STORE=server needs VIDVEC_QDRANT_URL"):
+        load_settings(store="server")
+    with pytest.raises(VidvecError, match="VIDVEC_STORE"):
+        load_settings(store="milvus")

@@ -9,7 +9,7 @@ import pytest
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
-from vidvec.store import VectorStore
+from vidvec.store import CollectionSpec, store_on_client
 
 
 class FakeQdrant(BaseHTTPRequestHandler):
@@ -67,17 +67,22 @@ class FakeQdrant(BaseHTTPRequestHandler):
         self.calls.append(("POST", self.path))
         self._reply({"name": "c-snap-1.snapshot", "creation_time": "2026-11-29T04:00:00", "size": 12345})
 
+    def do_PUT(self):
+        self.calls.append(("PUT", self.path, self._body()))
+        self._reply(True)
+
 
 @pytest.fixture
 def server_store(monkeypatch):
-    monkeypatch.setattr("vidvec.store.qdrant.time.sleep", lambda s: None)  # wait_ready's polling
+    monkeypatch.setattr("vidvec.store.common.time.sleep", lambda s: None)  # wait_ready's polling
     FakeQdrant.calls, FakeQdrant.threshold, FakeQdrant.busy_reads = [], 0.2, 0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeQdrant)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     client = QdrantClient(url=f"http://127.0.0.1:{httpd.server_port}", prefer_grpc=False, timeout=5,
                           check_compatibility=False)
-    yield VectorStore(client, embedded=False)
-    client.close()
+    store = store_on_client(client, local=False)
+    yield store
+    store.close()
     httpd.shutdown()
 
 
@@ -104,9 +109,17 @@ def test_snapshot_on_a_server(server_store):
     assert ("POST", "/collections/c/snapshots?wait=true") in FakeQdrant.calls
 
 
-def test_local_mode_says_what_does_not_apply(store):
-    assert store.vacuum("c", 0.01)["applied"] is False
-    assert "not available in qdrant-client local mode" in store.snapshot("c")["why"]
+def test_local_mode_says_what_does_not_apply(settings):
+    from vidvec.config import load_settings
+    from vidvec.errors import VidvecError
+    from vidvec.store import open_store
+
+    with open_store(load_settings(home=settings.home, store="local")) as store:
+        store.create_collection("c", CollectionSpec(dim=4), {})
+        assert store.vacuum("c", 0.01) == {"applied": False, "why": "qdrant-local keeps no segments: nothing to vacuum"}
+        assert store.snapshot("c")["why"].startswith("qdrant-local has no snapshots")
+        with pytest.raises(VidvecError, match="no snapshots to restore"):
+            store.restore_snapshot("file:///x.snapshot", "d")
 
 
 def test_compaction_vacuums_after_purges_only_and_never_a_build(server_store):
@@ -122,3 +135,13 @@ def test_compaction_vacuums_after_purges_only_and_never_a_build(server_store):
     patches = [c[2]["optimizers_config"]["deleted_threshold"] for c in FakeQdrant.calls if c[0] == "PATCH"]
     assert patches == [0.01, 0.2, 0.2]  # a 5% purge drives it (then restores); a 0.5% one only wakes it
     assert [d["applied"] for d in vacuum(server_store, [rec("c", 50)], compact_options(dry_run=True))] == [False]
+
+
+def test_restore_asks_the_server_to_recover_the_snapshot_under_a_new_name(server_store, monkeypatch):
+    monkeypatch.setattr(server_store, "exists", lambda name: False)
+    monkeypatch.setattr(server_store, "count", lambda name: 7)
+    done = server_store.restore_snapshot("file:///qdrant/snapshots/c/c-snap-1.snapshot", "c_restored")
+    assert done == {"restored": True, "collection": "c_restored", "points": 7}
+    puts = [c for c in FakeQdrant.calls if c[0] == "PUT"]
+    assert puts == [("PUT", "/collections/c_restored/snapshots/recover?wait=true",
+                     {"location": "file:///qdrant/snapshots/c/c-snap-1.snapshot"})]

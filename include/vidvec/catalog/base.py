@@ -76,7 +76,7 @@ class AuditRow:
     audit_id: str
     collection: str
     model_id: str
-    engine: str  # which engine answered: "qdrant-local exact" or "qdrant-server hnsw"
+    engine: str  # which engine and index answered, e.g. "qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100"
     k: int
     sample_size: int  # queries drawn for the whole audit
     slice: str  # "overall" or "language=xx"

@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS recall_audits (
     audit_id     VARCHAR NOT NULL,
     collection   VARCHAR NOT NULL,
     model_id     VARCHAR NOT NULL,
-    engine       VARCHAR NOT NULL,  -- which engine answered the served queries
+    engine       VARCHAR NOT NULL,  -- which engine and index answered the served queries
     k            INTEGER NOT NULL,
     sample_size  INTEGER NOT NULL,
     slice        VARCHAR NOT NULL,  -- overall | language=xx

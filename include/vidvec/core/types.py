@@ -59,3 +59,5 @@ class CollectionState:
     points: int
     status: str
     metadata: dict
+    engine: str = ""  # which engine and index answer it (IndexState.describe)
+    indexed_vectors: int | None = None  # vectors in indexed segments; None where the engine keeps no index

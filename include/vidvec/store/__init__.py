@@ -1,6 +1,7 @@
-"""Everything that talks to Qdrant. qdrant-client's models stay inside this package."""
+"""The store interface (base.py) and its engines; engine clients stay inside this package."""
 
-from vidvec.store.client import open_store
-from vidvec.store.qdrant import CollectionSpec, VectorStore
+from vidvec.store.base import Capabilities, CollectionSpec, IndexState, VectorStore, spec_from_metadata
+from vidvec.store.factory import make_store, open_store, store_on_client
 
-__all__ = ["CollectionSpec", "VectorStore", "open_store"]
+__all__ = ["Capabilities", "CollectionSpec", "IndexState", "VectorStore", "make_store", "open_store",
+           "spec_from_metadata", "store_on_client"]

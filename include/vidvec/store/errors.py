@@ -2,7 +2,8 @@
 
 Listed explicitly, as google-cloud-pubsub's subscriber does: a connection that
 cannot be made or a server that is overloaded/restarting comes back; a 4xx, a
-validation error or a local-mode error will fail the same way again.
+validation error, a local-mode or Qdrant Edge error (in-process: nothing to
+wait for) or StoreInUse will fail the same way again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ RETRYABLE_GRPC_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.D
                                   grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED})
 # Terminal, for the record: UnexpectedResponse with any other status (400 bad request,
 # 404 missing collection, 409 conflict), grpc INVALID_ARGUMENT/NOT_FOUND/PERMISSION_DENIED/
-# UNAUTHENTICATED, ValueError/RuntimeError from local mode, VidvecError.
+# UNAUTHENTICATED, ValueError/RuntimeError from local mode, Exception from Qdrant Edge, VidvecError.
 
 
 def is_retryable(exc: BaseException) -> bool:

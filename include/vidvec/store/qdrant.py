@@ -1,16 +1,15 @@
-"""The Qdrant side of vidvec: collections, aliases, writes and queries.
+"""The qdrant-client engines: a Qdrant server (production) and qdrant-client's local mode.
 
-Writes are idempotent (deterministic ids) and never stale: a conditional write
-only replaces a point whose updated_at is older than its own, and a deletion is
-a tombstone (status deleted + its updated_at) that older updates cannot undo.
-Queries serve public points only.
+Both run the same qdrant-client calls; local mode is a brute-force Python
+stand-in (exact, no payload indexes, search params or segments), which makes it
+the exact reference the congruence suite compares Qdrant Edge against. A write
+returns with wait=True: applied and in the server's WAL.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
@@ -18,41 +17,47 @@ from qdrant_client import models as m
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
 from vidvec.core.types import CollectionState, Hit, PointToWrite
-from vidvec.errors import NotFound, VidvecError
+from vidvec.core.versions import VersionBound, purge_bound, replace_bound
+from vidvec.errors import VidvecError
+from vidvec.store.base import (
+    INTEGER_INDEXES,
+    KEYWORD_INDEXES,
+    SERVED_STATUS,
+    Capabilities,
+    CollectionSpec,
+    IndexState,
+    spec_from_metadata,
+)
+from vidvec.store.common import StoreCommon, check_k, placeholder_vector
 
-KEYWORD_INDEXES = ("video_id", "language", "owner_id", "category", "status")
-INTEGER_INDEXES = ("published_at", "updated_at")  # epoch microseconds
-
-
-@dataclass(frozen=True)
-class CollectionSpec:
-    dim: int = 512
-    shards: int = 1
-    replicas: int = 1
-    hnsw_m: int = 16
-    ef_construct: int = 100
-    quantization: bool = False  # int8 scalar quantization, rescored at query time
-    on_disk: bool = False
+SERVER = Capabilities("qdrant-server", exact=False, payload_indexes=True, background_optimizer=True,
+                      snapshots=True, vacuum=True, search_params=True, single_process=False)
+LOCAL = Capabilities("qdrant-local", exact=True, payload_indexes=False, background_optimizer=False,
+                     snapshots=False, vacuum=False, search_params=False, single_process=True)
 
 
 def _public(language: str | None = None, exclude: str | None = None) -> m.Filter:
-    must = [m.FieldCondition(key="status", match=m.MatchValue(value="public"))]
+    must = [m.FieldCondition(key="status", match=m.MatchValue(value=SERVED_STATUS))]
     if language:
         must.append(m.FieldCondition(key="language", match=m.MatchValue(value=language)))
     must_not = [m.HasIdCondition(has_id=[point_id(exclude)])] if exclude else []
     return m.Filter(must=must, must_not=must_not)
 
 
-def _older_than(updated_at: int) -> m.Filter:
-    return m.Filter(must=[m.FieldCondition(key="updated_at", range=m.Range(lt=updated_at))])
+def _version(bound: VersionBound) -> m.FieldCondition:
+    """core/versions.py's rule as a Qdrant condition on the stored point."""
+    rng = m.Range(lte=bound.updated_at) if bound.inclusive else m.Range(lt=bound.updated_at)
+    return m.FieldCondition(key="updated_at", range=rng)
 
 
-class VectorStore:
-    def __init__(self, client: QdrantClient, embedded: bool = False):
+class QdrantStore(StoreCommon):
+    def __init__(self, client: QdrantClient, capabilities: Capabilities):
         self.client = client
-        # qdrant-client local mode: brute force (exact), no snapshots, ignores
-        # HNSW, quantization and search params. Reports say so.
-        self.embedded = embedded
+        self.capabilities = capabilities
+        self._specs: dict[str, CollectionSpec] = {}  # recorded index settings (fixed at creation)
+
+    def close(self) -> None:
+        self.client.close()
 
     # -- collections and aliases ------------------------------------------
     def create_collection(self, name: str, spec: CollectionSpec, metadata: dict) -> None:
@@ -64,20 +69,22 @@ class VectorStore:
             name,
             vectors_config=m.VectorParams(size=spec.dim, distance=m.Distance.COSINE, on_disk=spec.on_disk),
             shard_number=spec.shards, replication_factor=spec.replicas,
-            hnsw_config=m.HnswConfigDiff(m=0, ef_construct=spec.ef_construct),
+            hnsw_config=m.HnswConfigDiff(m=0, ef_construct=spec.ef_construct,
+                                         full_scan_threshold=spec.full_scan_threshold_kb),
+            optimizers_config=m.OptimizersConfigDiff(indexing_threshold=spec.indexing_threshold_kb),
             quantization_config=(m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
                 type=m.ScalarType.INT8, always_ram=True)) if spec.quantization else None),
             metadata=metadata,
         )
-        if self.embedded:
-            return  # local mode ignores payload indexes (and warns); a server needs them
+        if not self.capabilities.payload_indexes:
+            return  # local mode ignores payload indexes (and warns)
         for key in KEYWORD_INDEXES:
             self.client.create_payload_index(name, key, m.PayloadSchemaType.KEYWORD, wait=True)
         for key in INTEGER_INDEXES:
             self.client.create_payload_index(name, key, m.PayloadSchemaType.INTEGER, wait=True)
 
     def build_index(self, name: str, spec: CollectionSpec) -> None:
-        """Turn HNSW on after the bulk load (the optimizer builds it in the background)."""
+        """Turn HNSW on after the bulk load (the server's optimizer builds it in the background)."""
         self.client.update_collection(name, hnsw_config=m.HnswConfigDiff(m=spec.hnsw_m))
 
     def update_metadata(self, name: str, **values) -> None:
@@ -91,35 +98,20 @@ class VectorStore:
 
     def drop_collection(self, name: str) -> None:
         self.client.delete_collection(validate_name(name, "collection name"))
+        self._specs.pop(name, None)
 
     def aliases(self) -> dict[str, str]:
-        """alias -> physical collection."""
         return {a.alias_name: a.collection_name for a in self.client.get_aliases().aliases}
 
-    def resolve(self, name: str) -> str:
-        """A physical collection name for an alias or collection name."""
-        validate_name(name, "alias or collection")
-        target = self.aliases().get(name)
-        if target:
-            return target
-        if self.client.collection_exists(name):
-            return name
-        raise NotFound(f"no alias or collection named {name!r}")
-
     def set_aliases(self, mapping: dict[str, str | None]) -> dict[str, str | None]:
-        """Point each alias at its collection (None removes it) in one atomic call.
-
-        Returns the previous targets, so the same call backwards undoes it.
-        """
+        """One `update_collection_aliases` call: Qdrant applies all its operations atomically."""
+        self._check_targets(mapping)
         current = self.aliases()
         ops: list = []
         for alias, target in mapping.items():
-            validate_name(alias, "alias")
             if alias in current:
                 ops.append(m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=alias)))
             if target is not None:
-                if not self.client.collection_exists(validate_name(target, "collection name")):
-                    raise NotFound(f"cannot point alias {alias!r} at missing collection {target!r}")
                 ops.append(m.CreateAliasOperation(create_alias=m.CreateAlias(
                     collection_name=target, alias_name=alias)))
         if ops:
@@ -127,57 +119,45 @@ class VectorStore:
         return {alias: current.get(alias) for alias in mapping}
 
     def collections(self) -> list[CollectionState]:
-        by_target: dict[str, list[str]] = {}
-        for alias, target in self.aliases().items():
-            by_target.setdefault(target, []).append(alias)
-        states = []
-        for c in self.client.get_collections().collections:
-            info = self.client.get_collection(c.name)
-            states.append(CollectionState(
-                name=c.name, aliases=tuple(sorted(by_target.get(c.name, []))),
-                points=self.count(c.name), status=str(info.status.value),
-                metadata=dict(info.config.metadata or {})))
-        return sorted(states, key=lambda s: s.name)
-
-    def wait_ready(self, name: str, timeout_s: float = 600, poll_s: float = 1.0) -> None:
-        """Wait until the collection is green with an idle optimizer (index built)."""
-        deadline = time.monotonic() + timeout_s
-        while (state := self.status(name)) != ("green", "ok"):
-            if time.monotonic() > deadline:
-                raise VidvecError(f"{name} not ready after {timeout_s:.0f}s: status {state[0]}, "
-                                  f"optimizer {state[1]}")
-            time.sleep(poll_s)
+        return self._states([c.name for c in self.client.get_collections().collections])
 
     def status(self, name: str) -> tuple[str, str]:
-        """(collection status, optimizer status) as plain strings."""
         info = self.client.get_collection(name)
         optimizer = info.optimizer_status
         return str(info.status.value), "ok" if optimizer == m.OptimizersStatusOneOf.OK else str(optimizer)
 
+    def index_state(self, name: str) -> IndexState:
+        info = self.client.get_collection(name)
+        points = info.points_count or 0
+        if self.capabilities.exact:
+            return IndexState(self.capabilities.label, True, None, None, None, points, None)
+        hnsw = info.config.hnsw_config
+        ef = self._spec(name).hnsw_ef or hnsw.ef_construct
+        return IndexState(self.capabilities.label, False, hnsw.m, hnsw.ef_construct, ef, points,
+                          info.indexed_vectors_count)
+
+    def _spec(self, name: str) -> CollectionSpec:
+        if name not in self._specs:
+            self._specs[name] = spec_from_metadata(self.metadata(name))
+        return self._specs[name]
+
     # -- writes ------------------------------------------------------------
     @staticmethod
     def _point(p: PointToWrite, dim: int) -> m.PointStruct:
-        # A tombstone written before the video was ever indexed still needs a
-        # vector; queries filter on status, so a unit placeholder is never served.
-        vector = p.vector if p.vector is not None else [1.0] + [0.0] * (dim - 1)
+        vector = p.vector if p.vector is not None else placeholder_vector(dim)
         return m.PointStruct(id=point_id(p.video_id), vector=list(map(float, vector)), payload=p.payload)
 
     def insert_only(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
-        """Bulk load: add points that are not there; never overwrite (the stream may be newer)."""
         if points:
             self.client.upsert(name, [self._point(p, dim) for p in points], wait=True,
                                update_mode=m.UpdateMode.INSERT_ONLY)
 
     def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
-        """Conditional writes: each point replaces only an older version of itself.
-
-        Tombstones (status deleted/private, vector None) go through the same path.
-        One request, one operation per point, each with its own updated_at filter.
-        """
+        """One request, one operation per point, each with its own `update_filter`."""
         if not points:
             return
         ops = [m.UpsertOperation(upsert=m.PointsList(
-            points=[self._point(p, dim)], update_filter=_older_than(p.payload["updated_at"])))
+            points=[self._point(p, dim)], update_filter=m.Filter(must=[_version(replace_bound(p))])))
             for p in points]
         self.client.batch_update_points(name, ops, wait=True)
 
@@ -186,19 +166,40 @@ class VectorStore:
         if ids:
             self.client.delete(name, m.PointIdsList(points=ids), wait=True)
 
+    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
+        """A filtered delete per chunk: HasId(chunk) AND any of (HasId(p) AND version admitted).
+
+        The outer HasId keeps local mode, which evaluates a filter point by
+        point, from testing every clause everywhere.
+        """
+        items = [(point_id(video_id), bound) for video_id, bound in bounds.items()]
+        ops = [m.DeleteOperation(delete=m.FilterSelector(filter=m.Filter(
+            must=[m.HasIdCondition(has_id=[pid for pid, _ in part])],
+            should=[m.Filter(must=[m.HasIdCondition(has_id=[pid]), _version(purge_bound(bound))])
+                    for pid, bound in part])))
+            for part in (items[i:i + chunk] for i in range(0, len(items), chunk))]
+        if ops:
+            self.client.batch_update_points(name, ops, wait=True)
+
     # -- reads -------------------------------------------------------------
     def count(self, name: str, public_only: bool = False) -> int:
         return self.client.count(name, count_filter=_public() if public_only else None, exact=True).count
 
     def get_points(self, name: str, video_ids: Iterable[str], with_vectors: bool = False) -> dict[str, dict]:
-        """video_id -> {"payload": ..., "vector": ...} for the points that exist."""
-        ids = list(video_ids)
-        records = self.client.retrieve(name, [point_id(v) for v in ids],
+        records = self.client.retrieve(name, [point_id(v) for v in video_ids],
                                        with_payload=True, with_vectors=with_vectors)
         return {r.payload["video_id"]: {"payload": r.payload, "vector": r.vector} for r in records}
 
+    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        ids = [point_id(v) for v in video_ids]
+        if not ids:
+            return {}
+        records = self.client.retrieve(name, ids, with_payload=["video_id", "status", "updated_at"],
+                                       with_vectors=False)
+        return {r.payload["video_id"]: (r.payload.get("status"), r.payload.get("updated_at", 0))
+                for r in records}
+
     def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False):
-        """Yield lists of (video_id, payload, vector) over the whole collection."""
         offset = None
         while True:
             records, offset = self.client.scroll(name, limit=batch, offset=offset,
@@ -207,55 +208,20 @@ class VectorStore:
             if offset is None:
                 return
 
-    def similar(self, name: str, video_id: str, k: int = 10, language: str | None = None,
-                hnsw_ef: int | None = None) -> list[Hit]:
-        """Top-k public neighbours of a stored video, excluding the video itself."""
-        if not 1 <= k <= 1000:
-            raise VidvecError(f"k must be in 1..1000, got {k}")
-        found = self.get_points(name, [video_id], with_vectors=True)
-        if video_id not in found:
-            raise NotFound(f"video {video_id!r} is not in {name!r}")
-        return self.search(name, found[video_id]["vector"], k, language, exclude=video_id, hnsw_ef=hnsw_ef)
-
     def search(self, name: str, vector, k: int, language: str | None = None,
                exclude: str | None = None, hnsw_ef: int | None = None) -> list[Hit]:
-        params = None if self.embedded else m.SearchParams(
-            hnsw_ef=hnsw_ef, quantization=m.QuantizationSearchParams(rescore=True))
+        check_k(k)
+        params = None
+        if self.capabilities.search_params:
+            params = m.SearchParams(hnsw_ef=hnsw_ef or self._spec(name).hnsw_ef,
+                                    quantization=m.QuantizationSearchParams(rescore=True))
         result = self.client.query_points(name, query=list(map(float, vector)), limit=k,
                                           query_filter=_public(language, exclude),
                                           search_params=params, with_payload=True)
         return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
                 for p in result.points]
 
-    # -- compaction ------------------------------------------------------------
-    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """video_id -> (status, updated_at) for the points that exist (payload only)."""
-        ids = list(video_ids)
-        if not ids:
-            return {}
-        records = self.client.retrieve(name, [point_id(v) for v in ids],
-                                       with_payload=["video_id", "status", "updated_at"], with_vectors=False)
-        return {r.payload["video_id"]: (r.payload.get("status"), r.payload.get("updated_at", 0))
-                for r in records}
-
-    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
-        """Delete each point only while its updated_at is still <= its own bound.
-
-        A filtered delete per chunk: HasId(chunk) AND any of (HasId(p) AND
-        updated_at <= bound(p)). A write that landed after the plan (the
-        stream is newer) survives. The outer HasId keeps local mode, which
-        evaluates a filter point by point, from testing every clause everywhere.
-        """
-        items = [(point_id(video_id), bound) for video_id, bound in bounds.items()]
-        ops = [m.DeleteOperation(delete=m.FilterSelector(filter=m.Filter(
-            must=[m.HasIdCondition(has_id=[pid for pid, _ in part])],
-            should=[m.Filter(must=[m.HasIdCondition(has_id=[pid]),
-                                   m.FieldCondition(key="updated_at", range=m.Range(lte=bound))])
-                    for pid, bound in part])))
-            for part in (items[i:i + chunk] for i in range(0, len(items), chunk))]
-        if ops:
-            self.client.batch_update_points(name, ops, wait=True)
-
+    # -- maintenance ---------------------------------------------------------
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:
         """Make Qdrant's vacuum optimizer rebuild segments holding deleted points, and wait.
 
@@ -265,10 +231,9 @@ class VectorStore:
         any collection update wakes the optimizers. So: lower the threshold for
         this run (an update, which also starts them), wait until the collection
         is green with an idle optimizer, then restore the threshold.
-        Local mode keeps no segments: deleted points are gone at once.
         """
-        if self.embedded:
-            return {"applied": False, "why": "local mode has no segments or optimizer: nothing to vacuum"}
+        if not self.capabilities.vacuum:
+            return {"applied": False, "why": f"{self.capabilities.engine} keeps no segments: nothing to vacuum"}
         config = self.client.get_collection(name).config.optimizer_config
         previous = config.deleted_threshold
         lowered = min(deleted_threshold, previous)
@@ -284,10 +249,20 @@ class VectorStore:
                 "segments": info.segments_count, "seconds": round(time.monotonic() - started, 1)}
 
     def snapshot(self, name: str) -> dict:
-        """A server-side snapshot of one collection; local mode has none and says so."""
-        if self.embedded:
-            return {"created": False, "why": "snapshots are not available in qdrant-client local mode "
-                                             "(embedded); use a Qdrant server for snapshots"}
+        """A server-side snapshot of one collection (wait=True)."""
+        if not self.capabilities.snapshots:
+            return {"created": False, "why": f"{self.capabilities.engine} has no snapshots "
+                                             "(use qdrant-edge or a Qdrant server)"}
         snap = self.client.create_snapshot(name, wait=True)
         return {"created": True, "name": snap.name, "size": snap.size,
                 "creation_time": str(snap.creation_time)}
+
+    def restore_snapshot(self, location: str, name: str) -> dict:
+        """Recover collection `name` from a snapshot URL or server-side file:// path."""
+        if not self.capabilities.snapshots:
+            raise VidvecError(f"{self.capabilities.engine} has no snapshots to restore")
+        validate_name(name, "collection name")
+        if self.exists(name):
+            raise VidvecError(f"collection {name!r} exists: restore under another name")
+        self.client.recover_snapshot(name, location=location, wait=True)
+        return {"restored": True, "collection": name, "points": self.count(name)}

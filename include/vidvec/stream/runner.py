@@ -85,13 +85,13 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
     health = Health(sc.liveness_stale_seconds)
     if threading.current_thread() is threading.main_thread():
         install_signals(stop, sc.shutdown_deadline_seconds)
-    if settings.embedded and not sc.drain:
-        log.warning("embedded store: this process holds the local Qdrant path; no DAG task can open it "
-                    "until the sidecar stops (live streaming beside Airflow needs a Qdrant server)")
     with ExitStack() as stack:
         ops = OpsServer(health, metrics, sc.http_host, sc.http_port)
         stack.callback(ops.close)
         store = stack.enter_context(open_store(settings))
+        if store.capabilities.single_process and not sc.drain:
+            log.warning("this sidecar holds the embedded store: no DAG task can open it until it stops "
+                        "(live streaming beside Airflow needs a Qdrant server)", engine=store.capabilities.engine)
         catalog = stack.enter_context(open_catalog(settings))
         source = open_source(settings, sc)
         stack.callback(source.close)  # runs first: nack before the clients close
@@ -104,7 +104,7 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
             max_delivery_attempts=sc.max_delivery_attempts if sc.source == "local" else None,
             on_acked=observe)
         log.info("started", source=source.name, aliases=list(aliases), http_port=ops.port, drain=sc.drain,
-                 embedded=settings.embedded)
+                 engine=store.capabilities.label)
         if on_ready:
             on_ready(sidecar, ops)
         sidecar.run()

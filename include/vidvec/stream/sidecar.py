@@ -25,7 +25,7 @@ from vidvec.catalog.base import Catalog
 from vidvec.core.events import BadEvent, Event, newest_per_video, parse_event
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 from vidvec.stream.ops import Health, Metrics
 from vidvec.stream.retry import is_retryable, retrying
 from vidvec.stream.source import Message, Source

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from vidvec.errors import VidvecError
-from vidvec.store.qdrant import VectorStore
+from vidvec.store import VectorStore
 
 
 @dataclass(frozen=True)

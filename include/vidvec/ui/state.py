@@ -29,8 +29,9 @@ NEXT_SUFFIX = "__next"
 
 
 def shared_access(settings) -> bool:
-    """Whether other processes may read the stores while tasks use them (server and BigQuery)."""
-    return settings.qdrant_url is not None and settings.catalog == "bigquery"
+    """Whether the page may read the stores while tasks use them (a Qdrant server and BigQuery); asked
+    without opening them, so from the settings (an open store says it as `capabilities.single_process`)."""
+    return settings.store_engine == "server" and settings.catalog == "bigquery"
 
 
 def build_state(catalog, store, *, live_alias: str, home: Path, now: datetime, written_by: str,
@@ -68,6 +69,7 @@ def _aliases(aliases: dict[str, str], promotions, live_alias: str) -> list[dict]
 def _collection(c, catalog, home: Path, n_audits: int) -> dict:
     audits = [_audit(a, catalog, home) for a in catalog.audits(c.name, limit=n_audits)]
     return {"name": c.name, "aliases": list(c.aliases), "points": c.points, "status": c.status,
+            "engine": getattr(c, "engine", ""), "indexed_vectors": getattr(c, "indexed_vectors", None),
             "state": c.metadata.get("state"), "metadata": _jsonable(c.metadata), "audits": audits}
 
 
@@ -110,8 +112,8 @@ def _jsonable(value):
 
 def publish(settings, catalog, store, written_by: str, now: datetime | None = None) -> Path | None:
     """Write the picture for the page when it cannot read the stores itself; None when it can."""
-    if shared_access(settings):
-        return None
+    if not store.capabilities.single_process and settings.catalog == "bigquery":
+        return None  # the page reads a server and BigQuery live (shared_access)
     state = build_state(catalog, store, live_alias=settings.live_alias, home=settings.home,
                         now=now or datetime.now(timezone.utc), written_by=written_by)
     return write_state(settings.home, state)
