@@ -67,9 +67,11 @@ def test_the_dag_params_carry_the_options_rules(airflow_db):
     for name, field in RebuildOptions.model_fields.items():
         param = params.get_param(name)
         assert param.value == field.default, name
-        want = next((s for s in schema[name].get("anyOf", []) if s.get("type") == "string"), schema[name])
+        want = next((s for s in schema[name].get("anyOf", []) if s.get("type") != "null"), schema[name])
         for key in ("minimum", "maximum", "maxLength", "pattern"):
             assert param.schema.get(key) == want.get(key), (name, key)
     assert params.get_param("mode").schema["enum"] == list(MODES)
     assert sorted(params.get_param("recipe").schema["enum"]) == sorted(RECIPES)
-    assert RebuildOptions().index == {"hnsw_m": 16, "ef_construct": 100, "quantization": False}
+    assert RebuildOptions().index == {"hnsw_m": 16, "ef_construct": 100, "hnsw_ef": None,
+                                      "full_scan_threshold_kb": 200, "indexing_threshold_kb": 1000,
+                                      "quantization": False}
