@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from vidvec_airflow import AUDIT_PASSED, STORE_POOL, require_approval_default, run_t0, stores
+from vidvec_airflow import AUDIT_PASSED, STORE_POOL, promote_params, run_t0, stores
 from vidvec_approval import PromotionApproval
 
 DEFAULTS = {"owner": "vidvec", "retries": 1, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 
 
 @dag(
@@ -40,22 +39,7 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
     tags=["vidvec", "promote"],
     default_args=DEFAULTS,
     doc_md=__doc__,
-    params={
-        "collection": Param("", type="string", pattern=f"^$|{NAME}",
-                            description="Collection (or alias naming it); empty: the audited collection."),
-        "alias": Param("videos", type="string", pattern=NAME, description="Alias to move."),
-        "action": Param("promote", type="string", enum=["promote", "rollback"]),
-        "force_gates": Param([], type="array", uniqueItems=True,
-                             items={"type": "string", "enum": ["ready", "count", "audit", "family"]},
-                             description="Gates to override (recorded with the promotion)."),
-        "max_audit_age_hours": Param(24, type="number", exclusiveMinimum=0, maximum=720),
-        "count_tolerance": Param(0.001, type="number", minimum=0, maximum=1,
-                                 description="Allowed |points - catalog| / catalog."),
-        "require_approval": Param(require_approval_default(), type="boolean",
-                                  description="A person approves the swap in the approval form first."),
-        "approval_timeout_hours": Param(24, type="number", minimum=0, maximum=720,
-                                        description="No answer by then: rejected (0 = wait forever)."),
-    },
+    params=promote_params(),  # vidvec.params.PromoteParams + GatePolicy: types, bounds, enums, descriptions
 )
 def vidvec_promote():
     @task
@@ -73,7 +57,8 @@ def vidvec_promote():
         from airflow.sdk.exceptions import AirflowFailException
 
         from vidvec.core.gates import GatePolicy
-        from vidvec.promote import PromotionRefused, as_json, promote, rollback, writer_family
+        from vidvec.embed.base import identity
+        from vidvec.promote import PromotionRefused, as_json, promote, rollback
 
         alias, at = params["alias"], run_t0(context)
         with stores() as (settings, catalog, store):
@@ -81,7 +66,7 @@ def vidvec_promote():
                 return as_json(rollback(catalog, store, alias=alias, at=at, actor=run_id))
             try:  # the gates again: time passed while a person looked
                 done = promote(catalog, store, checked["collection"], alias=alias, at=at, actor=run_id,
-                               policy=GatePolicy.parse(checked["policy"]), family=writer_family(settings.embedder),
+                               policy=GatePolicy.parse(checked["policy"]), family=identity(settings).family,
                                force=tuple(params["force_gates"]))
             except PromotionRefused as exc:  # a retry would be refused the same way
                 raise AirflowFailException(str(exc)) from None

@@ -28,9 +28,11 @@ def check_promotion(params: dict, context) -> dict:
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from vidvec.core.gates import GatePolicy
-    from vidvec.promote import PromotionRefused, approval_body, check, writer_family
+    from vidvec.core.naming import next_alias
+    from vidvec.embed.base import identity
+    from vidvec.promote import PromotionRefused, approval_body, check
 
-    alias, policy = params["alias"], {k: params[k] for k in ("max_audit_age_hours", "count_tolerance")}
+    alias, policy = params["alias"], {k: params[k] for k in GatePolicy.model_fields}
     if params["action"] == "rollback":
         return {"action": "rollback", "alias": alias, "policy": policy}
     with stores() as (settings, catalog, store):
@@ -38,14 +40,14 @@ def check_promotion(params: dict, context) -> dict:
         if not name:
             raise AirflowFailException("no collection: set the `collection` Param")
         collection, aliases = store.resolve(name), store.aliases()
-        if not params["collection"] and aliases.get(f"{alias}__next") != collection:
-            raise AirflowSkipException(f"{collection} is not the candidate behind {alias}__next: "
+        if not params["collection"] and aliases.get(next_alias(alias)) != collection:
+            raise AirflowSkipException(f"{collection} is not the candidate behind {next_alias(alias)}: "
                                        "promote it from the UI if you mean it")
         if aliases.get(alias) == collection:
             raise AirflowSkipException(f"{alias} already points at {collection}: nothing to do")
         try:
             checked = check(catalog, store, collection, alias=alias, at=run_t0(context),
-                            family=writer_family(settings.embedder), policy=GatePolicy.parse(policy),
+                            family=identity(settings).family, policy=GatePolicy.parse(policy),
                             force=tuple(params["force_gates"]))
         except PromotionRefused as exc:  # a retry would be refused the same way
             raise AirflowFailException(str(exc)) from None
@@ -53,11 +55,12 @@ def check_promotion(params: dict, context) -> dict:
                       "body": approval_body(checked), "approval_timeout_hours": params["approval_timeout_hours"]}
 
 
-def require_approval_default() -> bool:
-    """VIDVEC_REQUIRE_APPROVAL, read when the DAG is parsed: the default of `require_approval`."""
+def promote_params() -> dict:
+    """The promotion's Params; `require_approval` defaults to VIDVEC_REQUIRE_APPROVAL, read when the DAG is parsed."""
     from vidvec.config import load_settings
+    from vidvec.params import promote_form
 
-    return load_settings().require_approval
+    return form_params(promote_form(load_settings().require_approval))
 
 
 def record_approval(context, checked: dict, answer: dict) -> None:
@@ -181,28 +184,46 @@ def _open_store(settings):
     return open_store(settings)
 
 
-def rebuild_plan(params: dict, run_id: str, context) -> dict:
-    """The rebuild's plan from its (already schema-validated) Params and the run's T0."""
+def form_params(schemas: dict[str, dict]) -> dict:
+    """Airflow Params from JSON schemas (vidvec.params.form): the form refuses bad values before a task runs."""
+    from airflow.sdk import Param
+
+    return {name: Param(s["default"], **{k: v for k, v in s.items() if k != "default"}) for name, s in schemas.items()}
+
+
+def rebuild_params() -> dict:
+    """The rebuild's Params for the configured embedder (read from VIDVEC_* while the DAG is parsed)."""
     from vidvec.config import load_settings
-    from vidvec.embed import get_embedder
-    from vidvec.rebuild import RebuildOptions, plan_from_options
+    from vidvec.embed.base import identity
+    from vidvec.params import rebuild_form
+
+    return form_params(rebuild_form(identity(load_settings()).model_id))
+
+
+def rebuild_plan(params: dict, run_id: str, context) -> dict:
+    """The rebuild's plan (as XCom carries it) from its Params and the run's T0."""
+    from vidvec.config import load_settings
+    from vidvec.embed.base import identity
+    from vidvec.params import RebuildParams
+    from vidvec.rebuild import plan_from_params
 
     settings = load_settings()
-    options = RebuildOptions.parse({k: params[k] for k in RebuildOptions.model_fields})
-    return plan_from_options(options, live_alias=settings.live_alias, t0=run_t0(context), run_id=run_id,
-                             embedder=get_embedder(settings))  # cheap: weights load on the first encode
+    p = RebuildParams.parse(dict(params))  # validated again: the CLI and the library share the rules
+    return plan_from_params(p, live_alias=settings.live_alias, t0=run_t0(context), run_id=run_id,
+                            embedder=identity(settings)).to_xcom()  # no model is loaded
 
 
 def mark_rebuild_failed(context) -> None:
     """on_failure_callback: a run that failed for good flags its collection `failed`."""
-    from vidvec.rebuild import mark_failed
+    from vidvec.rebuild import RebuildPlan, mark_failed
 
-    plan = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
-    if not plan:
+    pulled = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
+    if not pulled:
         return  # failed before a collection existed
+    plan = RebuildPlan.from_xcom(pulled)
     try:
         with stores() as (_, __, store):
             if mark_failed(store, plan):
-                logging.getLogger(__name__).warning("marked %s failed", plan["collection"])
+                logging.getLogger(__name__).warning("marked %s failed", plan.collection)
     except Exception:  # a callback must not hide the task's own error
-        logging.getLogger(__name__).exception("could not mark %s failed", plan["collection"])
+        logging.getLogger(__name__).exception("could not mark %s failed", plan.collection)

@@ -14,7 +14,7 @@ def test_apply_writes_newest_versions_tombstones_and_reuses_vectors(settings, ca
     plan = plan_rebuild(live_alias="videos", t0=T0, run_id="r", model_id=embedder.model_id,
                         family=embedder.family, dim=embedder.dim, n_shards=1, recipe="v1")
     create_target(store, plan)
-    name = plan["collection"]
+    name = plan.collection
     a, b, c = sample_slice[:3]
     newer_a = replace(a, title="newer", updated_at=a.updated_at + timedelta(hours=1))
     counts = apply_videos(catalog, store, embedder, name,

@@ -53,25 +53,3 @@ def test_rebuild_builds_a_ready_candidate_and_tells_the_page(settings, sample_sl
 def test_bad_options_exit_2_with_one_line(settings, args, message):
     done = run("rebuild", *args, home=settings.home)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
-
-
-def test_the_dag_params_carry_the_options_rules(airflow_db):
-    """One set of rules: the trigger form's bounds, enums and defaults are RebuildOptions'."""
-    from tests.dags.test_rebuild_dag import get_dag
-    from vidvec.core.recipe import RECIPES
-    from vidvec.rebuild import MODES, RebuildOptions
-
-    params = get_dag("vidvec_full_rebuild").params
-    assert set(params) == set(RebuildOptions.model_fields)
-    schema = RebuildOptions.model_json_schema()["properties"]
-    for name, field in RebuildOptions.model_fields.items():
-        param = params.get_param(name)
-        assert param.value == field.default, name
-        want = next((s for s in schema[name].get("anyOf", []) if s.get("type") != "null"), schema[name])
-        for key in ("minimum", "maximum", "maxLength", "pattern"):
-            assert param.schema.get(key) == want.get(key), (name, key)
-    assert params.get_param("mode").schema["enum"] == list(MODES)
-    assert sorted(params.get_param("recipe").schema["enum"]) == sorted(RECIPES)
-    assert RebuildOptions().index == {"hnsw_m": 16, "ef_construct": 100, "hnsw_ef": None,
-                                      "full_scan_threshold_kb": 200, "indexing_threshold_kb": 1000,
-                                      "quantization": False}

@@ -1,27 +1,27 @@
 """Compaction, step by step; the DAG runs one task per step, `vidvec compact` all of them.
 
 survey -> reconcile (live and `__next`) -> vacuum -> retention -> snapshot ->
-summary. Each step returns a small JSON-safe dict (what XCom carries); with
-dry_run every step plans and reports but changes nothing. `now` is the run's
-logical time in the DAG, never the wall clock of a task.
+summary. Each step returns a small frozen dataclass (to_xcom() is what XCom
+carries, and what `vidvec compact --json` prints); with dry_run every step
+plans and reports but changes nothing. `now` is the run's logical time in the
+DAG, never the wall clock of a task.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidvec.apply import apply_videos
 from vidvec.catalog.base import Catalog
+from vidvec.core.naming import next_alias
 from vidvec.core.reconcile import Plan, Version, merge, plan_batch
 from vidvec.core.retention import Candidate, plan_retention, rollback_targets
-from vidvec.core.types import STATUSES, Video, to_micros
+from vidvec.core.types import BUILDING, STATUSES, Video, XCom, to_micros
 from vidvec.embed.base import Embedder
-from vidvec.errors import VidvecError
+from vidvec.params import CompactOptions
 from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -31,44 +31,76 @@ VACUUM_THRESHOLD = 0.01  # deleted fraction per segment that triggers a rewrite,
 SAMPLES = 10  # ids shown per action in the plan
 
 
-class CompactOptions(BaseModel):
-    """The Params of the DAG and the options of `vidvec compact`."""
+@dataclass(frozen=True)
+class Space(XCom):
+    """survey: every collection's points, public points, vector bytes (points x dim x 4) and aliases."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    dry_run: bool = False
-    tombstone_days: int = Field(7, ge=0, le=365, description="keep tombstones this long for late events")
-    keep_newest: int = Field(3, ge=1, le=100, description="collections per base name always kept")
-    min_age_days: int = Field(7, ge=0, le=3650, description="never drop a collection younger than this")
-    snapshot: bool = True
-    batch_size: int = Field(512, ge=1, le=10_000)
+    collections: dict  # name -> {"points", "public", "vector_bytes", "aliases"}
+
+    def to_xcom(self) -> dict:
+        return dict(self.collections)
+
+    @classmethod
+    def from_xcom(cls, data: Mapping) -> Space:
+        return cls(dict(data))
 
 
-def compact_options(**values) -> CompactOptions:
-    try:
-        return CompactOptions(**values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise VidvecError(f"invalid compaction options: {problems}") from None
+@dataclass(frozen=True)
+class Reconciled(XCom):
+    """reconcile, for one collection: counts planned (and done, unless a dry run)."""
+
+    collection: str
+    state: str | None
+    dry_run: bool
+    before: dict  # {"points", "public"}
+    after: dict
+    counts: dict  # core/reconcile.Plan.counts(), summed over batches
+    encoded: int
+    samples: dict  # action -> a few video ids
+    cutoff: str  # tombstones younger than this stay
+
+
+@dataclass(frozen=True)
+class Vacuumed(XCom):
+    collection: str
+    applied: bool
+    why: str | None = None  # when not applied
+    detail: dict = field(default_factory=dict)  # the store's figures (thresholds, segments, seconds)
+
+
+@dataclass(frozen=True)
+class Retained(XCom):
+    dry_run: bool
+    dropped: list
+    decisions: list  # core/retention.Decision as dicts, one per collection
+
+
+@dataclass(frozen=True)
+class Snapshot(XCom):
+    created: bool
+    collection: str | None = None
+    why: str | None = None  # when not created
+    detail: dict = field(default_factory=dict)  # name, size, creation_time
 
 
 def targets(store: VectorStore, live_alias: str) -> list[str]:
     """Physical collections behind the live alias and its `__next` alias (if any)."""
     aliases = store.aliases()
-    return list(dict.fromkeys(aliases[a] for a in (live_alias, f"{live_alias}__next") if a in aliases))
+    return list(dict.fromkeys(aliases[a] for a in (live_alias, next_alias(live_alias)) if a in aliases))
 
 
-def survey(store: VectorStore) -> dict:
+def survey(store: VectorStore) -> Space:
     """Collections, points and vector bytes (points x dim x 4), for before/after sizes."""
     out = {}
     for s in store.collections():
         dim = int(s.metadata.get("dim", 512))
         out[s.name] = {"points": s.points, "public": store.count(s.name, public_only=True),
                        "vector_bytes": s.points * dim * 4, "aliases": list(s.aliases)}
-    return out
+    return Space(out)
 
 
 def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], name: str,
-              now: datetime, opts: CompactOptions) -> dict:
+              now: datetime, opts: CompactOptions) -> Reconciled:
     """Bring one collection to the catalog's state; returns counts (planned = done unless dry run)."""
     meta = store.metadata(name)
     cutoff = to_micros(now - timedelta(days=opts.tombstone_days))
@@ -79,7 +111,7 @@ def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embed
     for videos in catalog.scan_shard(0, 1, as_of=FAR_FUTURE, statuses=STATUSES, batch_size=opts.batch_size):
         rows = {v.video_id: Version(v.status, to_micros(v.updated_at)) for v in videos}
         points = {k: Version(*ver) for k, ver in store.versions(name, rows).items()}
-        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != "building")
+        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != BUILDING)
         counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
         writer.apply(plan, {v.video_id: v for v in videos})
     # Unknown videos: points whose id the catalog does not hold. Purged after the scroll.
@@ -95,9 +127,8 @@ def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embed
     counts, samples = merge(counts, unknown.counts()), _sample(samples, unknown)
     writer.apply(unknown, {})
     after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
-    return {"collection": name, "state": meta.get("state"), "dry_run": opts.dry_run, "before": before,
-            "after": after, "counts": counts, "encoded": writer.encoded, "samples": samples,
-            "cutoff": (now - timedelta(days=opts.tombstone_days)).isoformat()}
+    return Reconciled(name, meta.get("state"), opts.dry_run, before, after, counts, writer.encoded, samples,
+                      (now - timedelta(days=opts.tombstone_days)).isoformat())
 
 
 class _Writer:
@@ -132,23 +163,23 @@ def _sample(samples: dict, plan: Plan) -> dict:
     return out
 
 
-def vacuum(store: VectorStore, reconciled: list[dict], opts: CompactOptions) -> list[dict]:
+def vacuum(store: VectorStore, reconciled: list[Reconciled], opts: CompactOptions) -> list[Vacuumed]:
     """Drive the engine's vacuum where points were purged (where it has segments) and wait until ready."""
     out = []
     for r in reconciled:
-        purged, name = r["counts"].get("purged", 0), r["collection"]
+        purged = r.counts.get("purged", 0)
         why = ("dry run" if opts.dry_run else "nothing purged" if not purged
-               else "being built: its build waits for the optimizer" if r["state"] == "building" else None)
+               else "being built: its build waits for the optimizer" if r.state == BUILDING else None)
         if why:
-            out.append({"collection": name, "applied": False, "why": why})
+            out.append(Vacuumed(r.collection, False, why))
             continue
-        large = purged >= LARGE_PURGE * max(r["before"]["points"], 1)
-        result = store.vacuum(name, deleted_threshold=VACUUM_THRESHOLD if large else 1.0)
-        out.append({"collection": name, **result})
+        large = purged >= LARGE_PURGE * max(r.before["points"], 1)
+        result = dict(store.vacuum(r.collection, deleted_threshold=VACUUM_THRESHOLD if large else 1.0))
+        out.append(Vacuumed(r.collection, result.pop("applied"), result.pop("why", None), result))
     return out
 
 
-def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: CompactOptions) -> dict:
+def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: CompactOptions) -> Retained:
     """Plan which collections to drop and drop them (not in a dry run)."""
     candidates = [Candidate(s.name, s.aliases, s.metadata.get("state"), s.points) for s in store.collections()]
     protected = rollback_targets(catalog.promotions(None, limit=100_000))
@@ -160,21 +191,21 @@ def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: Compact
                 continue
             store.drop_collection(d.name)
             dropped.append(d.name)
-    return {"dry_run": opts.dry_run, "dropped": dropped,
-            "decisions": [asdict(d) | {"stamp": d.stamp.isoformat() if d.stamp else None} for d in decisions]}
+    return Retained(opts.dry_run, dropped,
+                    [asdict(d) | {"stamp": d.stamp.isoformat() if d.stamp else None} for d in decisions])
 
 
-def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> dict:
+def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> Snapshot:
     if not opts.snapshot:
-        return {"created": False, "why": "snapshot Param is off"}
+        return Snapshot(False, why="snapshot Param is off")
     if live_alias not in store.aliases():
-        return {"created": False, "why": f"no live alias {live_alias!r}"}
+        return Snapshot(False, why=f"no live alias {live_alias!r}")
     name = store.resolve(live_alias)
     if opts.dry_run:
         caps = store.capabilities
-        return {"collection": name, "created": False, "why": "dry run" + (
-            "" if caps.snapshots else f"; {caps.engine} has no snapshots")}
-    return {"collection": name, **store.snapshot(name)}
+        return Snapshot(False, name, "dry run" + ("" if caps.snapshots else f"; {caps.engine} has no snapshots"))
+    result = dict(store.snapshot(name))
+    return Snapshot(result.pop("created"), name, result.pop("why", None), result)
 
 
 def run(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], live_alias: str,
@@ -187,12 +218,13 @@ def run(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], 
     return report(store, now, opts, before, reconciled, vacuumed, retained, snapshot(store, live_alias, opts))
 
 
-def report(store: VectorStore, now: datetime, opts: CompactOptions, before: dict, reconciled: list[dict],
-           vacuumed: list[dict], retained: dict, snap: dict) -> dict:
-    """Every step's result, the space after, and the readable summary."""
-    steps = {"now": now.isoformat(), "dry_run": opts.dry_run, "before": before,
-             "after": before if opts.dry_run else survey(store), "reconciled": reconciled,
-             "vacuum": vacuumed, "retention": retained, "snapshot": snap}
+def report(store: VectorStore, now: datetime, opts: CompactOptions, before: Space, reconciled: list[Reconciled],
+           vacuumed: list[Vacuumed], retained: Retained, snap: Snapshot) -> dict:
+    """Every step's result (as XCom carries them), the space after, and the readable summary."""
+    after = before if opts.dry_run else survey(store)
+    steps = {"now": now.isoformat(), "dry_run": opts.dry_run, "before": before.to_xcom(), "after": after.to_xcom(),
+             "reconciled": [r.to_xcom() for r in reconciled], "vacuum": [v.to_xcom() for v in vacuumed],
+             "retention": retained.to_xcom(), "snapshot": snap.to_xcom()}
     return steps | {"summary": summarize(steps)}
 
 
@@ -223,15 +255,16 @@ def summarize(steps: dict) -> str:
         lines.append("no live or __next collection to reconcile")
     for v in steps["vacuum"]:
         lines.append(f"vacuum {v['collection']}: " + (
-            f"done in {v['seconds']}s, {v['segments']} segments" if v.get("applied") else v["why"]))
+            f"done in {v['detail']['seconds']}s, {v['detail']['segments']} segments" if v["applied"] else v["why"]))
     ret = steps["retention"]
     drops = [d for d in ret["decisions"] if d["drop"] and (dry or d["name"] in ret["dropped"])]
     keeps = ", ".join(f"{d['name']} ({d['reason']})" for d in ret["decisions"] if not d["drop"]) or "none"
     lines.append(f"retention: {len(drops)} collections ({sum(d['points'] for d in drops):,} points) {verb} "
                  f"dropped: {', '.join(d['name'] for d in drops) or 'none'}; kept: {keeps}")
     snap = steps["snapshot"]
-    lines.append("snapshot: " + (f"{snap['name']} of {snap['collection']}, {snap['size']:,} bytes"
-                                 + (f" at {snap['location']}" if snap.get("location") else "")
-                                 if snap.get("created") else f"not taken: {snap['why']}"))
+    detail = snap.get("detail") or {}
+    lines.append("snapshot: " + (f"{detail['name']} of {snap['collection']}, {detail['size']:,} bytes"
+                                 + (f" at {detail['location']}" if detail.get("location") else "")
+                                 if snap["created"] else f"not taken: {snap['why']}"))
     lines.append(f"space: {_space(steps['before'])} -> {_space(steps['after'])}")
     return "\n".join(lines)

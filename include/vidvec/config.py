@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidvec.core.naming import validate_name
+from vidvec.core.naming import next_alias, validate_name
 from vidvec.errors import VidvecError
 
 
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
 
     @property
     def next_alias(self) -> str:
-        return f"{self.live_alias}__next"
+        return next_alias(self.live_alias)
 
 
 def load_settings(**overrides) -> Settings:

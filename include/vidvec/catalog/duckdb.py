@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
-from vidvec.core.types import Video
+from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
 SCHEMA = """
@@ -85,17 +85,23 @@ CREATE TABLE IF NOT EXISTS recall_audits (
 _AUDIT_COLUMNS = ("audit_id, collection, model_id, engine, k, sample_size, slice, filtered, queries, recall, "
                   "coverage, staleness, mismatch, passed, audit_passed, audited_at, seed")
 _APPROVAL_COLUMNS = "run_id, alias, collection, approved, decided_at, responded_by, reason, timed_out"
-_COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
-            "category, status, published_at, updated_at")
+_COLUMNS = ", ".join(VIDEO_FIELDS)
+_ARROW = {"tags": pa.list_(pa.string()), "published_at": pa.timestamp("us", "UTC"),
+          "updated_at": pa.timestamp("us", "UTC")}  # the other columns are strings
 
 
 def _video(row: tuple) -> Video:
-    (video_id, title, description, tags, transcript, language, owner_id,
-     category, status, published_at, updated_at) = row
-    return Video(video_id=video_id, title=title, description=description, tags=tuple(tags),
-                 transcript=transcript, language=language, owner_id=owner_id,
-                 category=category, status=status, published_at=published_at,
-                 updated_at=updated_at)
+    values = dict(zip(VIDEO_FIELDS, row, strict=True))
+    return Video(**values | {"tags": tuple(values["tags"])})
+
+
+def _column(videos: list[Video], name: str) -> pa.Array:
+    values = [getattr(v, name) for v in videos]
+    if name in ("published_at", "updated_at"):
+        values = [_utc(ts) for ts in values]
+    elif name == "tags":
+        values = [list(tags) for tags in values]
+    return pa.array(values, type=_ARROW.get(name, pa.string()))
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -128,30 +134,23 @@ class DuckDBCatalog:
 
     # -- catalog -----------------------------------------------------------
     def upsert_videos(self, videos: Iterable[Video]) -> int:
-        rows = list(videos)
+        """Write rows as given; the last one wins for a repeated video (DuckDB alone would keep the first)."""
+        rows = list({v.video_id: v for v in videos}.values())
         if not rows:
             return 0
-        table = pa.table({
-            "video_id": [v.video_id for v in rows],
-            "title": [v.title for v in rows],
-            "description": [v.description for v in rows],
-            "tags": pa.array([list(v.tags) for v in rows], type=pa.list_(pa.string())),
-            "transcript": [v.transcript for v in rows],
-            "language": [v.language for v in rows],
-            "owner_id": [v.owner_id for v in rows],
-            "category": [v.category for v in rows],
-            "status": [v.status for v in rows],
-            "published_at": pa.array([_utc(v.published_at) for v in rows], type=pa.timestamp("us", "UTC")),
-            "updated_at": pa.array([_utc(v.updated_at) for v in rows], type=pa.timestamp("us", "UTC")),
-            "fingerprint": pa.array([fingerprint(v.video_id) for v in rows], type=pa.int64()),
-        })
+        table = pa.table({name: _column(rows, name) for name in VIDEO_FIELDS}
+                         | {"fingerprint": pa.array([fingerprint(v.video_id) for v in rows], type=pa.int64())})
+        self._insert("videos", table)
+        return len(rows)
+
+    def _insert(self, name: str, table: pa.Table) -> None:
         cur = self.con.cursor()
         try:
             cur.register("incoming", table)
-            cur.execute("INSERT OR REPLACE INTO videos SELECT * FROM incoming")
+            columns = ", ".join(table.column_names)
+            cur.execute(f"INSERT OR REPLACE INTO {name} ({columns}) SELECT {columns} FROM incoming")
         finally:
             cur.close()
-        return len(rows)
 
     def get_videos(self, video_ids: Iterable[str]) -> dict[str, Video]:
         ids = list(dict.fromkeys(video_ids))
@@ -220,7 +219,7 @@ class DuckDBCatalog:
                 for r in rows}
 
     def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
-        rows = list(rows)
+        rows = list({(r.video_id, r.model_id): r for r in rows}.values())  # the last wins, as in BigQuery
         if not rows:
             return 0
         table = pa.table({
@@ -232,12 +231,7 @@ class DuckDBCatalog:
             "source_updated_at": pa.array([_utc(r.source_updated_at) for r in rows], type=pa.timestamp("us", "UTC")),
             "embedded_at": pa.array([_utc(r.embedded_at) for r in rows], type=pa.timestamp("us", "UTC")),
         })
-        cur = self.con.cursor()
-        try:
-            cur.register("incoming", table)
-            cur.execute("INSERT OR REPLACE INTO video_embeddings SELECT * FROM incoming")
-        finally:
-            cur.close()
+        self._insert("video_embeddings", table)
         return len(rows)
 
 

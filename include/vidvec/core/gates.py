@@ -9,28 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from vidvec.errors import VidvecError
+from vidvec.core.options import Options
+from vidvec.core.types import READY
+from vidvec.errors import VidvecError, shown
 
 GATES = ("ready", "count", "audit", "family")
 
 
-class GatePolicy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class GatePolicy(Options):
+    WHAT = "promotion policy"
 
     count_tolerance: float = Field(0.001, ge=0, le=1,
                                    description="allowed |points - catalog| / catalog")
     max_audit_age_hours: float = Field(24, gt=0, le=24 * 30,
                                        description="a passing audit older than this does not count")
-
-    @classmethod
-    def parse(cls, values: dict | None) -> GatePolicy:
-        try:
-            return cls(**(values or {}))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise VidvecError(f"invalid promotion policy: {problems}") from None
 
 
 @dataclass(frozen=True)
@@ -67,14 +61,14 @@ class GateFailure:
 def check_forced(force: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     unknown = sorted(set(force) - set(GATES))
     if unknown:
-        raise VidvecError(f"unknown gate(s) {unknown} to force; gates are {list(GATES)}")
+        raise VidvecError(f"unknown gate(s) {shown(unknown)} to force; gates are {list(GATES)}")
     return tuple(sorted(set(force)))
 
 
 def _ready(f: PromotionFacts, _: GatePolicy) -> str | None:
-    if f.state != "ready" or f.status != ("green", "ok"):
+    if f.state != READY or f.status != ("green", "ok"):
         return (f"{f.collection} is not ready: metadata state {f.state!r}, "
-                f"status {f.status[0]}, optimizer {f.status[1]} (need ready, green, ok)")
+                f"status {f.status[0]}, optimizer {f.status[1]} (need {READY}, green, ok)")
     return None
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
+from vidvec.core.options import Options
 from vidvec.errors import VidvecError
 
 EPS = 1e-4  # float32 rounding between two ways of computing one cosine
@@ -86,10 +87,10 @@ class SliceResult:
     recall: float | None
 
 
-class AuditThresholds(BaseModel):
+class AuditThresholds(Options):
     """What a collection must reach to pass; every failure is reported, not just the first."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    WHAT = "audit thresholds"
 
     min_recall: float = Field(0.95, ge=0, le=1, description="overall recall@k, unfiltered")
     min_filtered_recall: float = Field(0.95, ge=0, le=1, description="overall recall@k, language-filtered")
@@ -99,14 +100,6 @@ class AuditThresholds(BaseModel):
     max_staleness: float = Field(0.01, ge=0, le=1, description="points behind the catalog's updated_at")
     max_mismatch: float = Field(0.001, ge=0, le=1,
                                 description="points whose language/model/status disagree with the truth")
-
-    @classmethod
-    def parse(cls, values: dict | None) -> AuditThresholds:
-        try:
-            return cls(**(values or {}))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise VidvecError(f"invalid audit thresholds: {problems}") from None
 
 
 def slice_failures(s: SliceResult, k: int, t: AuditThresholds) -> list[str]:

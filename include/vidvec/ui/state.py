@@ -23,9 +23,10 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vidvec.core.naming import NEXT_SUFFIX
+
 STATE_FILE = "space.json"
 ALERTS_FILE = "alerts.jsonl"
-NEXT_SUFFIX = "__next"
 
 
 def shared_access(settings) -> bool:
