@@ -52,7 +52,7 @@ def vidvec_recall_audit():
             target = run.target or triggered_extra(context, REBUILT, "collection") or settings.live_alias
             result = run_audit(catalog, store, target, at=run_t0(context), k=run.k, sample=run.sample,
                                seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
-        print(f"audit report: {write_report(result, settings.home / 'reports')}")
+            print(f"audit report: {write_report(result, settings.home / 'reports')}")  # before the page's picture
         overall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
         return {"audit_id": result.audit_id, "collection": result.collection, "target": target,
                 "engine": result.engine, "passed": result.passed, "failures": result.failures,

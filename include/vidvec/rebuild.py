@@ -95,6 +95,14 @@ class Finished(XCom):
     engine: str  # the engine and index that answers it (IndexState.describe())
 
 
+def plan_from_params(params: RebuildParams, *, live_alias: str, t0: datetime, run_id: str,
+                     embedder) -> RebuildPlan:
+    """The plan a DAG run or `vidvec rebuild` follows (`embedder`: an identity, no model loaded)."""
+    return plan_rebuild(live_alias=params.alias or live_alias, t0=t0, run_id=run_id,
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=params.shards, recipe=params.recipe, mode=params.mode, index=params.index())
+
+
 def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, family: str,
                  dim: int, n_shards: int, recipe: str, mode: str = "reembed", index: dict | None = None) -> RebuildPlan:
     """The run's plan; every name and setting is checked here, before anything is created."""
@@ -200,3 +208,21 @@ def mark_failed(store: VectorStore, plan: RebuildPlan) -> bool:
         return False
     store.update_metadata(name, state=FAILED)
     return True
+
+
+def rebuild_all(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
+                params: RebuildParams, say=log.info) -> dict:
+    """Every step of the DAG, in its order, in this process (`vidvec rebuild`); says each step."""
+    name, shards = plan.collection, plan.shards
+    say(f"plan: {name} ({plan.mode}, recipe {plan.recipe}, T0 {plan.t0.isoformat()}, {len(shards)} shards)")
+    create_target(store, plan)
+    say(f"create: {name} in state {BUILDING}, alias {plan.next_alias} on it")
+    loads = []
+    for shard in shards:
+        loads.append(load_shard(catalog, store, embedder, plan, shard, params.batch_size))
+        say(f"shard {shard}/{len(shards)}: {loads[-1].rows} rows, {loads[-1].encoded} encoded")
+    caught = catch_up(catalog, store, embedder, plan, params.batch_size)
+    say(f"catch-up: {caught.written} written, {caught.tombstoned} tombstoned after T0")
+    done = finish(catalog, store, plan, ready_timeout_s=params.ready_timeout_s)
+    say(f"finish: {done.points} public points, index built, state {READY}")
+    return rebuilt_event(plan, done, loads, caught)
