@@ -183,3 +183,18 @@ def test_promotion_gates_on_the_family_the_configured_embedder_writes(settings, 
                               env=env, timeout=300)
         assert done.returncode == 2 and "gate 'audit'" in done.stderr  # never audited: refused either way
         assert ("gate 'family'" in done.stderr) is refused, done.stderr
+
+
+def test_similar_on_a_deleted_video_is_one_line_and_exit_2(settings, sample_slice, embedder):
+    """Issue 11 item 2: not the neighbours of a tombstone's placeholder vector."""
+    from vidvec.core.points import tombstone
+    from vidvec.core.types import to_micros
+    from vidvec.store import open_store
+
+    name = build_live(settings, sample_slice, embedder)
+    gone = sample_slice[3]
+    with open_store(settings) as store:
+        store.write_if_newer(name, [tombstone(gone.video_id, "deleted", to_micros(gone.updated_at) + 1)])
+    done = run("similar", gone.video_id, "--json", home=settings.home)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: video '{gone.video_id}' is deleted in '{name}': not served\n"

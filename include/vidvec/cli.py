@@ -13,7 +13,7 @@ from vidvec.cli_params import option
 from vidvec.core.gates import GatePolicy
 from vidvec.core.query import NeighbourQuery
 from vidvec.errors import VidvecError, shown
-from vidvec.params import AuditParams, CompactOptions
+from vidvec.params import AuditParams, CompactOptions, RebuildParams
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
@@ -26,6 +26,16 @@ def _settings():
     from vidvec.config import load_settings
 
     return load_settings()
+
+
+def _publish(settings, catalog, store, command: str) -> None:
+    """Refresh the vidvec page's picture of the space after a command changed it (never fails it)."""
+    from vidvec.ui.state import publish
+
+    try:
+        publish(settings, catalog, store, written_by=f"vidvec {command}")
+    except Exception as exc:  # the command's own work is done; the page is only behind
+        typer.echo(f"warning: the vidvec page's state was not refreshed: {exc}", err=True)
 
 
 @catalog_app.command("load")
@@ -241,7 +251,8 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
     with open_catalog(settings) as catalog, open_store(settings) as store:
         result = run_audit(catalog, store, run.target, at=datetime.now(timezone.utc), k=run.k, sample=run.sample,
                            seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
-    write_report(result, settings.home / "reports")
+        write_report(result, settings.home / "reports")
+        _publish(settings, catalog, store, "audit")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str))
     else:
@@ -249,7 +260,7 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
         typer.echo(f"{result.audit_id}: {'PASSED' if result.passed else 'FAILED'} ({result.engine})\n"
                    f"  recall@{k} {overall.get(False) or 0:.3f} unfiltered, {overall.get(True) or 0:.3f} "
                    f"filtered; coverage {result.coverage:.4f}; staleness {result.staleness:.4f}; "
-                   f"mismatch {result.mismatch:.4f}")
+                   f"mismatch {result.mismatch:.4f}; foreign {result.foreign:.4f}")
         for failure in result.failures:
             typer.echo(f"  failed: {failure}")
         typer.echo(f"  report: {result.report}")
@@ -280,6 +291,7 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
                                   at=datetime.now(timezone.utc), actor="cli",
                                   family=identity(settings).family, policy=policy,
                                   force=tuple(force_gate or ()))
+        _publish(settings, catalog, store, "promote")
     if done is None:
         typer.echo(f"{alias or settings.live_alias} already points at {collection}: nothing to do")
         return
@@ -301,6 +313,7 @@ def rollback(alias: Annotated[str | None, typer.Option(help="alias to roll back;
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = rollback_alias(catalog, store, alias=alias or settings.live_alias,
                               at=datetime.now(timezone.utc), actor="cli")
+        _publish(settings, catalog, store, "rollback")
     typer.echo(f"{done.alias} -> {done.collection} (rolled back from {done.previous})")
 
 
@@ -327,6 +340,8 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
     settings = _settings()
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
         result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
+        if not dry_run:
+            _publish(settings, catalog, store, "compact")
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
 
 
@@ -355,6 +370,57 @@ def restore(snapshot_file: Annotated[str, typer.Argument(help="a snapshot `vidve
     with open_store(_settings()) as store:
         done = store.restore_snapshot(snapshot_file, name)
     typer.echo(f"restored {done['collection']} ({done['points']:,} points) from {snapshot_file}")
+
+
+@app.command()
+def rebuild(
+    mode: str = option(RebuildParams, "mode"),
+    alias: str | None = option(RebuildParams, "alias"),
+    shards: int = option(RebuildParams, "shards"),
+    recipe: str = option(RebuildParams, "recipe"),
+    batch_size: int = option(RebuildParams, "batch_size"),
+    hnsw_m: int = option(RebuildParams, "hnsw_m"),
+    ef_construct: int = option(RebuildParams, "ef_construct"),
+    hnsw_ef: int | None = option(RebuildParams, "hnsw_ef"),
+    full_scan_threshold_kb: int = option(RebuildParams, "full_scan_threshold_kb"),
+    indexing_threshold_kb: int = option(RebuildParams, "indexing_threshold_kb"),
+    quantization: bool = option(RebuildParams, "quantization", "--quantization/--no-quantization"),
+    ready_timeout_s: int = option(RebuildParams, "ready_timeout_s"),
+    t0: Annotated[str | None, typer.Option(help="snapshot time T0, ISO-8601 with zone; default now")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
+    """Rebuild into a new collection behind <alias>__next: the DAG's steps, in this process, with progress."""
+    import logging
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.embed import get_embedder
+    from vidvec.embed.base import identity
+    from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
+    from vidvec.store import open_store
+
+    params = RebuildParams.parse({
+        "mode": mode, "alias": alias, "shards": shards, "recipe": recipe, "batch_size": batch_size,
+        "hnsw_m": hnsw_m, "ef_construct": ef_construct, "hnsw_ef": hnsw_ef,
+        "full_scan_threshold_kb": full_scan_threshold_kb, "indexing_threshold_kb": indexing_threshold_kb,
+        "quantization": quantization, "ready_timeout_s": ready_timeout_s})
+    at = _as_of(t0) if t0 else datetime.now(timezone.utc).replace(microsecond=0)
+    settings = _settings()
+    plan = plan_from_params(params, live_alias=settings.live_alias, t0=at, run_id=f"cli__{at.isoformat()}",
+                            embedder=identity(settings))
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        try:
+            done = rebuild_all(catalog, store, get_embedder(settings), plan, params,
+                               say=lambda line: typer.echo(line, err=True))
+        except BaseException:
+            mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection
+            raise
+        finally:
+            _publish(settings, catalog, store, "rebuild")
+    typer.echo(json.dumps(done) if as_json else
+               f"{done['collection']}: {done['points']} points ({done['encoded']} encoded, {done['reused']} reused)"
+               f"; {plan.next_alias} -> it. Audit it, then `vidvec promote {done['collection']}`.")
 
 
 def _as_of(text: str):

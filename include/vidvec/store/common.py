@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from vidvec.core.ids import at_vidvec_id
 from vidvec.core.naming import validate_name
 from vidvec.core.query import NeighbourQuery, Scope
 from vidvec.core.types import CollectionState, Hit
-from vidvec.errors import NotFound, VidvecError
+from vidvec.errors import NotFound, NotServed, VidvecError
 from vidvec.store.base import SERVED_STATUS
 
 READY = ("green", "ok")
+WRITE_CHUNK = 256  # points per read-decide-write step
+
+
+def chunks(items: Sequence, size: int = WRITE_CHUNK) -> list[Sequence]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def placeholder_vector(dim: int) -> list[float]:
@@ -32,12 +38,13 @@ class FilterKit(Protocol):
     def value(self, key: str, value: str): ...
     def any_of(self, key: str, values: tuple[str, ...]): ...
     def range(self, key: str, gte: int | None, lt: int | None): ...
-    def ids(self, video_ids: tuple[str, ...]): ...
+    def empty(self, key: str): ...
     def filter(self, must: list, must_not: list): ...
 
 
 def served_filter(scope: Scope, kit: FilterKit):
-    """What a query may return, for every engine: public points in the scope (payload conditions only)."""
+    """What a query may return, for every engine: public points naming a video, in the scope (payload
+    conditions only). An excluded video goes by its video_id, so a duplicate of it under another id goes too."""
     must = [kit.value("status", SERVED_STATUS)]
     if scope.language:
         must.append(kit.value("language", scope.language))
@@ -45,9 +52,11 @@ def served_filter(scope: Scope, kit: FilterKit):
         must.append(kit.any_of("category", scope.categories))
     if scope.published_from is not None or scope.published_to is not None:
         must.append(kit.range("published_at", scope.published_from, scope.published_to))
-    must_not = [kit.any_of("owner_id", scope.exclude_owners)] if scope.exclude_owners else []
+    must_not = [kit.empty("video_id")]
+    if scope.exclude_owners:
+        must_not.append(kit.any_of("owner_id", scope.exclude_owners))
     if scope.exclude_ids:
-        must_not.append(kit.ids(scope.exclude_ids))
+        must_not.append(kit.any_of("video_id", scope.exclude_ids))
     return kit.filter(must, must_not)
 
 
@@ -115,7 +124,7 @@ def per_owner(fetch: Callable[[Scope, int], list[Hit]], k: int, cap: int, scope:
 
 
 class StoreCommon:
-    """resolve, similar, neighbours, wait_ready and collections() over an engine's primitives."""
+    """resolve, similar, neighbours, scroll, count_served, wait_ready and collections() over an engine's primitives."""
 
     def resolve(self, name: str) -> str:
         validate_name(name, "alias or collection")
@@ -129,10 +138,16 @@ class StoreCommon:
     def similar(self, name: str, video_id: str, k: int = 10, language: str | None = None,
                 hnsw_ef: int | None = None) -> list[Hit]:
         check_k(k)
-        found = self.get_points(name, [video_id], with_vectors=True)
-        if video_id not in found:
-            raise NotFound(f"video {video_id!r} is not in {name!r}")
-        return self.search(name, found[video_id]["vector"], k, language, exclude=video_id, hnsw_ef=hnsw_ef)
+        vector = self._examples(name, [video_id])[video_id]["vector"]
+        return self.search(name, vector, k, language, exclude=video_id, hnsw_ef=hnsw_ef)
+
+    def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False):
+        for page in self.scroll_points(name, batch=batch, with_vectors=with_vectors):
+            yield [(p.video_id, p.payload, p.vector) for p in page]
+
+    def count_served(self, name: str) -> int:
+        return sum(p.payload.get("status") == SERVED_STATUS and at_vidvec_id(p.id, p.video_id)
+                   for page in self.scroll_points(name, fields=("video_id", "status")) for p in page)
 
     def neighbours(self, name: str, video_id: str, query: NeighbourQuery) -> list[Hit]:
         """The answer to `query` for a stored video; the engine's `_neighbours` runs it."""
@@ -143,15 +158,22 @@ class StoreCommon:
         return self._neighbours(name, me["vector"], [found[v]["vector"] for v in query.negative], query, scope)
 
     def _examples(self, name: str, video_ids: list[str]) -> dict[str, dict]:
-        """The points of a query's examples (the video first), each one served (public)."""
+        """The points of a query's examples (the video first), each one served: public, with a vector.
+
+        NotFound for a video without a point; NotServed (a NotFound) for a tombstone, whose vector
+        is only a placeholder, or a point without a status or vector.
+        """
         found = self.get_points(name, video_ids, with_vectors=True)
         for i, video_id in enumerate(video_ids):
             what = "video" if i == 0 else "negative example"
             if video_id not in found:
                 raise NotFound(f"{what} {video_id!r} is not in {name!r}")
-            status = found[video_id]["payload"].get("status")
+            status, vector = found[video_id]["payload"].get("status"), found[video_id]["vector"]
             if status != SERVED_STATUS:
-                raise NotFound(f"{what} {video_id!r} is {status} in {name!r}: only public videos are served")
+                said = f"is {status}" if isinstance(status, str) and status else "has no status"
+                raise NotServed(f"{what} {video_id!r} {said} in {name!r}: not served")
+            if not vector:
+                raise NotServed(f"{what} {video_id!r} has no vector in {name!r}: not served")
         return found
 
     def wait_ready(self, name: str, timeout_s: float = 600, poll_s: float = 1.0) -> None:

@@ -9,8 +9,8 @@ from qdrant_edge import (
     EdgeVectorParams,
     FieldCondition,
     Filter,
-    HasIdCondition,
     HnswIndexConfig,
+    IsEmptyCondition,
     MatchAny,
     MatchValue,
     PayloadSchemaType,
@@ -69,7 +69,7 @@ class Kit:
     value = staticmethod(lambda key, value: FieldCondition(key, match=MatchValue(value)))
     any_of = staticmethod(lambda key, values: FieldCondition(key, match=MatchAny(list(values))))
     range = staticmethod(lambda key, gte, lt: FieldCondition(key, range=RangeFloat(gte=gte, lt=lt)))
-    ids = staticmethod(lambda video_ids: HasIdCondition({point_id(v) for v in video_ids}))
+    empty = staticmethod(lambda key: IsEmptyCondition(key))
     filter = staticmethod(lambda must, must_not: Filter(must=must, must_not=must_not or None))
 
 
@@ -78,4 +78,8 @@ def scope_filter(scope: Scope) -> Filter:
 
 
 def public(language: str | None = None, exclude: str | None = None) -> Filter:
+    """What queries serve (qdrant.py's `_public` is the same filter, both from `common.served_filter`).
+
+    `exclude` drops the query video and any duplicate of it naming the same video.
+    """
     return scope_filter(Scope(language=language, exclude_ids=(exclude,) if exclude else ()))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
-from vidvec.core.ids import point_id
 from vidvec.core.query import NeighbourQuery, Scope
 from vidvec.core.types import Hit
 from vidvec.store.common import score_threshold, served_filter, similarity
@@ -26,7 +25,7 @@ class Kit:
     value = staticmethod(lambda key, value: m.FieldCondition(key=key, match=m.MatchValue(value=value)))
     any_of = staticmethod(lambda key, values: m.FieldCondition(key=key, match=m.MatchAny(any=list(values))))
     range = staticmethod(lambda key, gte, lt: m.FieldCondition(key=key, range=m.Range(gte=gte, lt=lt)))
-    ids = staticmethod(lambda video_ids: m.HasIdCondition(has_id=[point_id(v) for v in video_ids]))
+    empty = staticmethod(lambda key: m.IsEmptyCondition(is_empty=m.PayloadField(key=key)))
     filter = staticmethod(lambda must, must_not: m.Filter(must=must, must_not=must_not))
 
 
