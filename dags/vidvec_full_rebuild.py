@@ -6,7 +6,9 @@ plan -> create (collection in state `building` + alias `videos__next`) ->
 load shards (one mapped task per shard: the catalog as of T0, insert-only) ->
 catch up (changes after T0: conditional writes, tombstones) -> finish (exact
 count, HNSW built, ready, state `ready`, Asset event `vidvec_rebuilt`).
-It never moves the live alias: `vidvec_promote` does, after an audit.
+It never moves the live alias: `vidvec_promote` does, after an audit. A run
+still going `VIDVEC_REBUILD_DEADLINE_HOURS` (default 6) after its logical time
+raises a deadline alert (the triggerer logs it; the vidvec page shows it).
 
 Modes: `reembed` (new model or recipe; unchanged texts reuse stored vectors)
 and `reindex` (stored vectors only, new index settings, no encoder run).
@@ -18,7 +20,15 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import dag, task
 
-from vidvec_airflow import REBUILT, STORE_POOL, mark_rebuild_failed, rebuild_params, rebuild_plan, stores
+from vidvec_airflow import (
+    REBUILT,
+    STORE_POOL,
+    mark_rebuild_failed,
+    rebuild_deadline,
+    rebuild_params,
+    rebuild_plan,
+    stores,
+)
 
 DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL,
             "on_failure_callback": mark_rebuild_failed}
@@ -31,6 +41,8 @@ DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30
     max_active_runs=1,
     tags=["vidvec", "rebuild"],
     default_args=DEFAULTS,
+    # Still running VIDVEC_REBUILD_DEADLINE_HOURS after its logical time: alert (README: routing it).
+    deadline=rebuild_deadline(),
     doc_md=__doc__,
     params=rebuild_params(),  # from vidvec.params.RebuildParams: types, bounds, enums, descriptions
 )

@@ -5,8 +5,9 @@ Measures what a collection really serves: for a language-stratified sample of
 public videos, the top-k it serves (queried exactly as the API queries it,
 unfiltered and filtered to the video's language) against the exact top-k over
 the warehouse's stored embeddings; plus coverage (public catalog videos
-served), staleness (points behind the catalog's updated_at) and payload
-mismatches. Rows go to `recall_audits`; a Markdown + PNG report goes to
+served at vidvec's id, at the catalog's version), staleness (points behind the
+catalog's updated_at), payload mismatches and foreign points (public points
+not at vidvec's id). Rows go to `recall_audits`; a Markdown + PNG report goes to
 `$VIDVEC_HOME/reports/<audit_id>/` (path in the log). The `gate` task fails
 below the thresholds, naming each slice, and otherwise emits `AUDIT_PASSED`.
 
@@ -51,12 +52,13 @@ def vidvec_recall_audit():
             target = run.target or triggered_extra(context, REBUILT, "collection") or settings.live_alias
             result = run_audit(catalog, store, target, at=run_t0(context), k=run.k, sample=run.sample,
                                seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
-        print(f"audit report: {write_report(result, settings.home / 'reports')}")
+            print(f"audit report: {write_report(result, settings.home / 'reports')}")  # before the page's picture
         overall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
         return {"audit_id": result.audit_id, "collection": result.collection, "target": target,
                 "engine": result.engine, "passed": result.passed, "failures": result.failures,
                 "recall": overall.get(False), "filtered_recall": overall.get(True),
-                "coverage": result.coverage, "staleness": result.staleness, "report": result.report}
+                "coverage": result.coverage, "staleness": result.staleness, "foreign": result.foreign,
+                "report": result.report}
 
     @task(outlets=[AUDIT_PASSED])
     def gate(summary: dict, outlet_events=None) -> None:

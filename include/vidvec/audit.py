@@ -1,12 +1,16 @@
 """The recall audit: what a collection really serves against exact kNN.
 
 For a language-stratified sample of public videos, the top-k the collection
-serves (queried as production queries it: `VectorStore.similar`, status
+serves (queried as production queries it: `vidvec.query.similar_videos`, status
 public, the video itself excluded; with the language filter for the filtered
 slice) is compared with the exact top-k over the warehouse's stored embeddings
 of the collection's model, over the same candidates (public catalog videos,
-not the query, same language when filtered). A full scan of the collection's
-payloads against the catalog gives coverage, staleness and payload mismatches.
+not the query, same language when filtered). One streaming pass over the
+collection's payloads against the catalog gives coverage (distinct public
+catalog videos served at vidvec's id, with the catalog's version and the
+collection's model), staleness and payload mismatches of vidvec's public
+points, and `foreign`: public points not at vidvec's id (duplicates, another
+writer's, an older id scheme), a figure of their own.
 
 Which engine and index answered is part of every result and row
 (`IndexState.describe()`: engine, m, ef_construct and the hnsw_ef the queries
@@ -27,6 +31,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from vidvec.catalog.base import AuditRow, Catalog
+from vidvec.core.ids import at_vidvec_id
 from vidvec.core.knn import RunningTopK
 from vidvec.core.recall import (
     OVERALL,
@@ -41,7 +46,8 @@ from vidvec.core.recall import (
 )
 from vidvec.core.types import to_micros
 from vidvec.errors import NotFound, VidvecError
-from vidvec.store import VectorStore
+from vidvec.query import similar_videos
+from vidvec.store import SERVED_STATUS, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,7 @@ class AuditResult:
     failures: list[str]
     passed: bool
     thresholds: dict = field(default_factory=dict)
+    foreign: float = 0.0  # public points not at vidvec's id, over all public points
     report: str | None = None  # the Markdown report's path
     index: dict = field(default_factory=dict)  # the IndexState that answered (exact, m, ef_construct, ...)
 
@@ -118,35 +125,50 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     coverage = counts["covered"] / counts["catalog_public"] if counts["catalog_public"] else 1.0
     staleness = counts["stale"] / counts["public_points"] if counts["public_points"] else 0.0
     mismatch = counts["mismatched"] / counts["public_points"] if counts["public_points"] else 0.0
-    failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds)
+    served = counts["public_points"] + counts["foreign"]
+    foreign = counts["foreign"] / served if served else 0.0
+    failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds, foreign)
     result = AuditResult(audit_id_for(collection, at), target, collection, model_id, index.describe(),
                          k, len(queries), seed, at, slices, coverage, staleness, mismatch, counts, failures,
-                         not failures, thresholds.model_dump(), index=asdict(index))
+                         not failures, thresholds.model_dump(), foreign, index=asdict(index))
     catalog.record_audit(audit_rows(result, thresholds))
     log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
     return result
 
 
 def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str) -> dict:
-    """Coverage, staleness and payload agreement of every point against the catalog."""
-    c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0,
-                model_mismatch=0, not_public_in_catalog=0)
-    for batch in store.scroll(collection, batch=1000):
-        public = [(vid, body) for vid, body, _ in batch if body.get("status") == "public"]
-        rows = catalog.get_videos(vid for vid, _ in public)
-        for vid, body in public:
-            c["public_points"] += 1
-            video = rows.get(vid)
-            live = video is not None and video.status == "public"
-            c["covered"] += live
-            c["stale"] += video is not None and body.get("updated_at", 0) < to_micros(video.updated_at)
-            wrong = {"not_public_in_catalog": not live,
-                     "language_mismatch": video is not None and body.get("language") != video.language,
-                     "model_mismatch": body.get("model_id") != model_id}
-            c.update({key: 1 for key, bad in wrong.items() if bad})
-            c["mismatched"] += any(wrong.values())
+    """One streaming pass over every point's payload against the catalog (memory: one page).
+
+    public_points, stale and mismatched count vidvec's public points (at
+    `point_id(video_id)`); a public point anywhere else counts as foreign
+    (duplicate: it names a video the catalog knows). covered: public catalog
+    videos served at vidvec's id with the catalog's version and this model.
+    """
+    c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0, model_mismatch=0,
+                not_public_in_catalog=0, foreign=0, duplicate=0)
+    for page in store.scroll_points(collection, batch=1000):
+        public = [p for p in page if p.payload.get("status") == SERVED_STATUS]
+        rows = catalog.get_videos({p.video_id for p in public if isinstance(p.video_id, str)})
+        for p in public:
+            if at_vidvec_id(p.id, p.video_id):
+                c.update(_judge(p.payload, rows.get(p.video_id), model_id))
+            else:
+                c.update(foreign=1, duplicate=int(isinstance(p.video_id, str) and p.video_id in rows))
     c["catalog_public"] = catalog.count()
     return dict(c)
+
+
+def _judge(body: dict, video, model_id: str) -> dict:
+    """What one of vidvec's public points is worth against its catalog row (None: not in the catalog)."""
+    live = video is not None and video.status == SERVED_STATUS
+    version = to_micros(video.updated_at) if video is not None else None
+    wrong = {"not_public_in_catalog": not live,
+             "language_mismatch": video is not None and body.get("language") != video.language,
+             "model_mismatch": body.get("model_id") != model_id}
+    return {"public_points": 1, "mismatched": int(any(wrong.values())),
+            "covered": int(live and body.get("updated_at") == version and body.get("model_id") == model_id),
+            "stale": int(video is not None and (body.get("updated_at") or 0) < version),
+            **{key: int(bad) for key, bad in wrong.items()}}
 
 
 def draw_sample(catalog: Catalog, model_id: str, size: int, seed: int) -> list[Query]:
@@ -202,13 +224,17 @@ def _store_exact(queries: list[Query], idx: list[int], result: tuple[np.ndarray,
 
 def served_neighbours(store: VectorStore, collection: str, queries: list[Query], k: int,
                       hnsw_ef: int | None = None) -> None:
-    """What users get: `similar` exactly as the API calls it; None when the video is not served."""
+    """What users get: the library's query exactly as `vidvec similar` calls it; None when not served.
+
+    (A query video whose point is missing, a tombstone or vectorless raises NotFound / NotServed:
+    it finds nothing, and its recall is 0 when there was something to find.)
+    """
     for q in queries:
         for filtered in (False, True):
             try:
-                hits = store.similar(collection, q.video_id, k, language=q.language if filtered else None,
-                                     hnsw_ef=hnsw_ef)
-                q.served[filtered] = [h.video_id for h in hits]
+                found = similar_videos(store, collection, q.video_id, k=k,
+                                       language=q.language if filtered else None, hnsw_ef=hnsw_ef)
+                q.served[filtered] = [h.video_id for h in found.hits]
             except NotFound:
                 q.served[filtered] = None
 

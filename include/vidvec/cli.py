@@ -11,8 +11,9 @@ import typer
 
 from vidvec.cli_params import option
 from vidvec.core.gates import GatePolicy
+from vidvec.core.query import NeighbourQuery
 from vidvec.errors import VidvecError, shown
-from vidvec.params import AuditParams, CompactOptions
+from vidvec.params import AuditParams, CompactOptions, RebuildParams
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
@@ -25,6 +26,16 @@ def _settings():
     from vidvec.config import load_settings
 
     return load_settings()
+
+
+def _publish(settings, catalog, store, command: str) -> None:
+    """Refresh the vidvec page's picture of the space after a command changed it (never fails it)."""
+    from vidvec.ui.state import publish
+
+    try:
+        publish(settings, catalog, store, written_by=f"vidvec {command}")
+    except Exception as exc:  # the command's own work is done; the page is only behind
+        typer.echo(f"warning: the vidvec page's state was not refreshed: {exc}", err=True)
 
 
 @catalog_app.command("load")
@@ -127,32 +138,58 @@ VIDEO_ID_ARGUMENT = {"ignore_unknown_options": True}
 
 @app.command(context_settings=VIDEO_ID_ARGUMENT)
 def similar(video_id: Annotated[str, typer.Argument(help="the video; an id starting with '-' works as is")],
-            k: Annotated[int, typer.Option(min=1, max=1000, help="neighbours to return")] = 10,
-            language: Annotated[str | None, typer.Option(help="only neighbours in this language")] = None,
+            k: int = option(NeighbourQuery, "k"),
+            min_score: float | None = option(NeighbourQuery, "min_score"),
+            language: str | None = option(NeighbourQuery, "language"),
+            category: list[str] = option(NeighbourQuery, "categories", "--category"),  # noqa: B008
+            other_owners: bool = option(NeighbourQuery, "other_owners", "--other-owners"),
+            exclude_owner: list[str] = option(NeighbourQuery, "exclude_owners", "--exclude-owner"),  # noqa: B008
+            published_after: str | None = option(NeighbourQuery, "published_after"),
+            published_before: str | None = option(NeighbourQuery, "published_before"),
+            negative: list[str] = option(NeighbourQuery, "negative", "--not", metavar="ID"),  # noqa: B008
+            strategy: str = option(NeighbourQuery, "strategy"),
+            diverse: float | None = option(NeighbourQuery, "diversity", "--diverse", metavar="LAMBDA"),
+            candidates: int = option(NeighbourQuery, "candidates"),
+            max_per_owner: int | None = option(NeighbourQuery, "max_per_owner"),
             alias: Annotated[str | None, typer.Option(help="alias or collection; default the live alias")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Videos similar to VIDEO_ID, served through the live alias."""
+    """Videos similar to VIDEO_ID, served through the live alias; repeat --category, --exclude-owner, --not.
+
+    With --min-score the answer is confident when k neighbours reach it; --json carries `confident`.
+    """
     from vidvec.catalog.factory import open_catalog
     from vidvec.core.ids import validate_video_id
+    from vidvec.query import similar_videos
     from vidvec.store import open_store
 
     validate_video_id(video_id)
+    query = NeighbourQuery.parse({
+        "k": k, "min_score": min_score, "language": language, "categories": category, "other_owners": other_owners,
+        "exclude_owners": exclude_owner, "published_after": published_after, "published_before": published_before,
+        "negative": negative, "strategy": strategy, "diversity": diverse, "candidates": candidates,
+        "max_per_owner": max_per_owner})
     settings = _settings()
     with open_store(settings) as store:
-        hits = store.similar(store.resolve(alias or settings.live_alias), video_id, k, language)
+        found = similar_videos(store, store.resolve(alias or settings.live_alias), video_id, query)
     with open_catalog(settings, read_only=True) as catalog:
-        videos = catalog.get_videos([video_id] + [h.video_id for h in hits])
-    rows = [{"video_id": h.video_id, "score": round(h.score, 4),
-             "title": videos[h.video_id].title if h.video_id in videos else "",
-             "language": h.payload.get("language"), "category": h.payload.get("category"),
-             "owner_id": h.payload.get("owner_id")} for h in hits]
+        videos = catalog.get_videos([video_id, *query.negative] + [h.video_id for h in found.hits])
+    answer = found.to_dict()
+    for row in answer["hits"]:
+        row["title"] = videos[row["video_id"]].title if row["video_id"] in videos else ""
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(json.dumps(answer, ensure_ascii=False))
         return
-    me = videos.get(video_id)
-    typer.echo(f"{video_id} [{me.language if me else '?'}] {me.title if me else ''}")
-    for r in rows:
+    _print_neighbours(answer, videos)
+
+
+def _print_neighbours(answer: dict, videos: dict) -> None:
+    me = videos.get(answer["video_id"])
+    typer.echo(f"{answer['video_id']} [{me.language if me else '?'}] {me.title if me else ''}")
+    for r in answer["hits"]:
         typer.echo(f"  {r['score']:.3f}  [{r['language']}] {r['title'][:90]}  ({r['category']})")
+    if not answer["confident"]:
+        floor = f" at or above {answer['min_score']}" if answer["min_score"] is not None else ""
+        typer.echo(f"  not confident: {len(answer['hits'])} of {answer['k']} neighbours{floor}")
 
 
 @app.command()
@@ -214,7 +251,8 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
     with open_catalog(settings) as catalog, open_store(settings) as store:
         result = run_audit(catalog, store, run.target, at=datetime.now(timezone.utc), k=run.k, sample=run.sample,
                            seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
-    write_report(result, settings.home / "reports")
+        write_report(result, settings.home / "reports")
+        _publish(settings, catalog, store, "audit")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str))
     else:
@@ -222,7 +260,7 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
         typer.echo(f"{result.audit_id}: {'PASSED' if result.passed else 'FAILED'} ({result.engine})\n"
                    f"  recall@{k} {overall.get(False) or 0:.3f} unfiltered, {overall.get(True) or 0:.3f} "
                    f"filtered; coverage {result.coverage:.4f}; staleness {result.staleness:.4f}; "
-                   f"mismatch {result.mismatch:.4f}")
+                   f"mismatch {result.mismatch:.4f}; foreign {result.foreign:.4f}")
         for failure in result.failures:
             typer.echo(f"  failed: {failure}")
         typer.echo(f"  report: {result.report}")
@@ -253,6 +291,7 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
                                   at=datetime.now(timezone.utc), actor="cli",
                                   family=identity(settings).family, policy=policy,
                                   force=tuple(force_gate or ()))
+        _publish(settings, catalog, store, "promote")
     if done is None:
         typer.echo(f"{alias or settings.live_alias} already points at {collection}: nothing to do")
         return
@@ -274,6 +313,7 @@ def rollback(alias: Annotated[str | None, typer.Option(help="alias to roll back;
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = rollback_alias(catalog, store, alias=alias or settings.live_alias,
                               at=datetime.now(timezone.utc), actor="cli")
+        _publish(settings, catalog, store, "rollback")
     typer.echo(f"{done.alias} -> {done.collection} (rolled back from {done.previous})")
 
 
@@ -300,6 +340,8 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
     settings = _settings()
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
         result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
+        if not dry_run:
+            _publish(settings, catalog, store, "compact")
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
 
 
@@ -328,6 +370,57 @@ def restore(snapshot_file: Annotated[str, typer.Argument(help="a snapshot `vidve
     with open_store(_settings()) as store:
         done = store.restore_snapshot(snapshot_file, name)
     typer.echo(f"restored {done['collection']} ({done['points']:,} points) from {snapshot_file}")
+
+
+@app.command()
+def rebuild(
+    mode: str = option(RebuildParams, "mode"),
+    alias: str | None = option(RebuildParams, "alias"),
+    shards: int = option(RebuildParams, "shards"),
+    recipe: str = option(RebuildParams, "recipe"),
+    batch_size: int = option(RebuildParams, "batch_size"),
+    hnsw_m: int = option(RebuildParams, "hnsw_m"),
+    ef_construct: int = option(RebuildParams, "ef_construct"),
+    hnsw_ef: int | None = option(RebuildParams, "hnsw_ef"),
+    full_scan_threshold_kb: int = option(RebuildParams, "full_scan_threshold_kb"),
+    indexing_threshold_kb: int = option(RebuildParams, "indexing_threshold_kb"),
+    quantization: bool = option(RebuildParams, "quantization", "--quantization/--no-quantization"),
+    ready_timeout_s: int = option(RebuildParams, "ready_timeout_s"),
+    t0: Annotated[str | None, typer.Option(help="snapshot time T0, ISO-8601 with zone; default now")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
+    """Rebuild into a new collection behind <alias>__next: the DAG's steps, in this process, with progress."""
+    import logging
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.embed import get_embedder
+    from vidvec.embed.base import identity
+    from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
+    from vidvec.store import open_store
+
+    params = RebuildParams.parse({
+        "mode": mode, "alias": alias, "shards": shards, "recipe": recipe, "batch_size": batch_size,
+        "hnsw_m": hnsw_m, "ef_construct": ef_construct, "hnsw_ef": hnsw_ef,
+        "full_scan_threshold_kb": full_scan_threshold_kb, "indexing_threshold_kb": indexing_threshold_kb,
+        "quantization": quantization, "ready_timeout_s": ready_timeout_s})
+    at = _as_of(t0) if t0 else datetime.now(timezone.utc).replace(microsecond=0)
+    settings = _settings()
+    plan = plan_from_params(params, live_alias=settings.live_alias, t0=at, run_id=f"cli__{at.isoformat()}",
+                            embedder=identity(settings))
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        try:
+            done = rebuild_all(catalog, store, get_embedder(settings), plan, params,
+                               say=lambda line: typer.echo(line, err=True))
+        except BaseException:
+            mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection
+            raise
+        finally:
+            _publish(settings, catalog, store, "rebuild")
+    typer.echo(json.dumps(done) if as_json else
+               f"{done['collection']}: {done['points']} points ({done['encoded']} encoded, {done['reused']} reused)"
+               f"; {plan.next_alias} -> it. Audit it, then `vidvec promote {done['collection']}`.")
 
 
 def _as_of(text: str):

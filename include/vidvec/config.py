@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
     batch_size: int = Field(256, ge=1, le=10_000)
 
+    # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
+    require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
+    rebuild_deadline_hours: float = Field(6, ge=0, le=168, description="alert when a rebuild still runs "
+                                          "this long after its logical time; 0 = no deadline")
+
     # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
     catalog: Literal["duckdb", "bigquery"] = "duckdb"
     bigquery_project: str | None = Field(None, description="GCP project; default from the credentials")

@@ -11,6 +11,10 @@ class NotFound(VidvecError):
     """A video, collection or alias that does not exist."""
 
 
+class NotServed(NotFound):
+    """A stored video that queries do not serve (a tombstone, a point without a vector): as good as unknown."""
+
+
 class StoreInUse(VidvecError):
     """The embedded store is open in another process (or already in this one)."""
 

@@ -82,6 +82,10 @@ class PromoteParams(Options):
         "promote", description="rollback: the alias back to its previous target.")
     force_gates: list[Literal[GATES]] = Field(  # type: ignore[valid-type]
         [], json_schema_extra={"uniqueItems": True}, description="Gates to override (recorded with the promotion).")
+    require_approval: bool = Field(False, description=(
+        "A person approves the swap in the approval form first (default: VIDVEC_REQUIRE_APPROVAL)."))
+    approval_timeout_hours: float = Field(24, ge=0, le=720, description=(
+        "No answer by then: rejected (0 = wait forever)."))
 
 
 class CompactOptions(Options):
@@ -114,6 +118,13 @@ def _plain(prop: dict) -> dict:
         (other,) = [p for p in prop.pop("anyOf") if p != {"type": "null"}]
         prop |= other | {"type": ["null", other["type"]]}
     return prop
+
+
+def promote_form(require_approval: bool) -> dict[str, dict]:
+    """The promotion's Params: whether a person approves by default is a setting (VIDVEC_REQUIRE_APPROVAL)."""
+    from vidvec.core.gates import GatePolicy
+
+    return form(PromoteParams, GatePolicy, require_approval={"default": require_approval})
 
 
 def rebuild_form(model_id: str) -> dict[str, dict]:

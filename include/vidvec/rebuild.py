@@ -82,8 +82,9 @@ class ShardLoaded(XCom):
 
 @dataclass(frozen=True)
 class CaughtUp(XCom):
-    written: int
+    written: int  # what the store really wrote: public points
     tombstoned: int
+    skipped: int  # not newer than what was stored (the stream wrote it first)
     encoded: int
     reused: int
 
@@ -93,6 +94,14 @@ class Finished(XCom):
     collection: str
     points: int
     engine: str  # the engine and index that answers it (IndexState.describe())
+
+
+def plan_from_params(params: RebuildParams, *, live_alias: str, t0: datetime, run_id: str,
+                     embedder) -> RebuildPlan:
+    """The plan a DAG run or `vidvec rebuild` follows (`embedder`: an identity, no model loaded)."""
+    return plan_rebuild(live_alias=params.alias or live_alias, t0=t0, run_id=run_id,
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=params.shards, recipe=params.recipe, mode=params.mode, index=params.index())
 
 
 def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, family: str,
@@ -174,13 +183,16 @@ def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: R
 
 def catch_up(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
              batch_size: int = 256) -> CaughtUp:
-    """Replay catalog changes after T0 (any status) with conditional writes and tombstones."""
+    """Replay catalog changes after T0 (any status) with conditional writes and tombstones.
+
+    Counts what was really written; `skipped`: rows the stream had already written (or a newer version).
+    """
     progress = Progress("catch-up", total=None, log=log)
-    counts = {"written": 0, "tombstoned": 0, "encoded": 0, "reused": 0}
+    counts = dict.fromkeys(("written", "tombstoned", "skipped", "encoded", "reused"), 0)
     for videos in catalog.changes_since(plan.t0, batch_size=batch_size):
         done = apply_videos(catalog, store, embedder, plan.collection, videos, plan.recipe, plan.t0,
                             encode=plan.encode)
-        counts = {k: counts[k] + done[k] for k in counts}
+        counts = {k: counts[k] + done.counts[k] for k in counts}
         progress.update(len(videos))
     progress.done()
     return CaughtUp(**counts)
@@ -194,10 +206,11 @@ def finish(catalog: Catalog, store: VectorStore, plan: RebuildPlan, spec: Collec
     """
     name = plan.collection
     expected = catalog.count()  # after catch-up the collection mirrors the catalog's current state
-    actual = store.count(name, public_only=True)
+    actual = store.count_served(name)  # public points at vidvec's ids: a duplicate or foreign point is not one
     if actual != expected:
         store.update_metadata(name, state=FAILED)
-        raise VidvecError(f"{name} holds {actual} public points, the catalog {expected} public videos")
+        raise VidvecError(f"{name} serves {actual} public points at vidvec's ids, the catalog holds {expected} "
+                          "public videos")
     store.build_index(name, spec or plan.spec())
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
@@ -223,3 +236,21 @@ def mark_failed(store: VectorStore, plan: RebuildPlan) -> bool:
         return False
     store.update_metadata(name, state=FAILED)
     return True
+
+
+def rebuild_all(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
+                params: RebuildParams, say=log.info) -> dict:
+    """Every step of the DAG, in its order, in this process (`vidvec rebuild`); says each step."""
+    name, shards = plan.collection, plan.shards
+    say(f"plan: {name} ({plan.mode}, recipe {plan.recipe}, T0 {plan.t0.isoformat()}, {len(shards)} shards)")
+    create_target(store, plan)
+    say(f"create: {name} in state {BUILDING}, alias {plan.next_alias} on it")
+    loads = []
+    for shard in shards:
+        loads.append(load_shard(catalog, store, embedder, plan, shard, params.batch_size))
+        say(f"shard {shard}/{len(shards)}: {loads[-1].rows} rows, {loads[-1].encoded} encoded")
+    caught = catch_up(catalog, store, embedder, plan, params.batch_size)
+    say(f"catch-up: {caught.written} written, {caught.tombstoned} tombstoned after T0")
+    done = finish(catalog, store, plan, ready_timeout_s=params.ready_timeout_s)
+    say(f"finish: {done.points} public points, index built, state {READY}")
+    return rebuilt_event(plan, done, loads, caught)

@@ -262,6 +262,17 @@ def test_audit_rows_merge_and_summaries_equal_duckdb(bq_catalog, tmp_path):
             ("a2", False, 0.5, None), ("a1", True, 1.0, 0.95)]
 
 
+def test_approvals_equal_duckdb(bq_catalog, tmp_path):
+    from tests.catalog.test_warehouse_audits import approvals_fixture
+
+    with DuckDBCatalog(tmp_path / "d.duckdb") as duck:
+        for a in approvals_fixture():
+            bq_catalog.record_approval(a)
+            duck.record_approval(a)
+        assert bq_catalog.approvals() == duck.approvals()
+        assert bq_catalog.approvals("videos_b") == duck.approvals("videos_b")
+
+
 def test_long_transcripts_travel_in_requests_bigquery_accepts(bq_catalog, sample_slice):
     """5 MiB transcripts in any script: MERGE statements are bounded by bytes (10 MB a request), not rows alone."""
     import json

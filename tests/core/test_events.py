@@ -87,3 +87,15 @@ def test_newest_per_video_and_delete_wins_a_tie():
                Event(video_id="b", op="upsert", updated_at=t, title="y")]
     kept = {e.video_id: e for e in newest_per_video(events)}
     assert kept["a"].title == "3" and kept["b"].op == "delete" and len(kept) == 2
+
+
+def test_a_private_upsert_wins_a_tie_against_public_and_loses_to_a_delete_in_any_order():
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    public = Event(video_id="c", op="upsert", updated_at=t, title="p")
+    private = Event(video_id="c", op="upsert", updated_at=t, title="q", status="private")
+    gone = Event(video_id="c", op="delete", updated_at=t)
+    for order in ([public, private], [private, public]):
+        assert newest_per_video(order) == [private]
+    for order in ([private, gone], [gone, private], [public, gone, private]):
+        assert newest_per_video(order) == [gone]
+    assert public.version.status == "public" and gone.version.status == "deleted"

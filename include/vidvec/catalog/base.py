@@ -56,6 +56,20 @@ class Promotion:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """A person's answer to "move alias to collection?" (vidvec_promote with approval on)."""
+
+    run_id: str  # the promote run that asked (and, approved, the promotion's actor)
+    alias: str
+    collection: str
+    approved: bool
+    decided_at: datetime
+    responded_by: str | None  # None: nobody answered in time and the default (reject) applied
+    reason: str = ""
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
 class AuditRow:
     """One row of `recall_audits`: one audit of one collection, one slice."""
 
@@ -124,6 +138,14 @@ class Catalog(Protocol):
     def record_promotion(self, promotion: Promotion) -> None: ...
 
     def promotions(self, alias: str | None = None, limit: int = 100) -> list[Promotion]: ...
+
+    def record_approval(self, approval: Approval) -> None:
+        """Upsert by run_id: a retried approval task converges to its last answer."""
+        ...
+
+    def approvals(self, alias: str | None = None, limit: int = 50) -> list[Approval]:
+        """Newest first."""
+        ...
 
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,
                         statuses: tuple[str, ...] = ("public",)

@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 from google.cloud import bigquery as bq
 
-from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard
-from vidvec.catalog.bigquery_schema import RECALL_AUDITS, TABLES, array, merge_batches, merge_sql, scalar
+from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard
+from vidvec.catalog.bigquery_schema import APPROVALS, RECALL_AUDITS, TABLES, array, merge_batches, merge_sql, scalar
 from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 _PROJECT = re.compile(r"[a-z][a-z0-9.:-]{2,62}")
 _VIDEO_COLUMNS = ", ".join(VIDEO_FIELDS)
 _AUDIT_COLUMNS = ", ".join(f.name for f in RECALL_AUDITS)
+_APPROVAL_COLUMNS = [f.name for f in APPROVALS]
 _EMPTY_IS_NULL = ("description", "language", "owner_id", "category")  # NULL in BigQuery reads as ""
 
 
@@ -198,6 +199,17 @@ class BigQueryCatalog:
             [scalar("alias", alias, "STRING"), scalar("limit", limit)])
         return [Promotion(r["alias"], r["collection"], r["previous"], r["promoted_at"], r["actor"],
                           tuple(r["forced"] or ())) for r in rows]
+
+    # -- warehouse: approvals -------------------------------------------------------
+    def record_approval(self, a: Approval) -> None:
+        self._merge("approvals", [{c: getattr(a, c) for c in _APPROVAL_COLUMNS}])
+
+    def approvals(self, alias: str | None = None, limit: int = 50) -> list[Approval]:
+        rows = self._query(
+            f"SELECT {', '.join(_APPROVAL_COLUMNS)} FROM `{self.table('approvals')}` "
+            "WHERE @alias IS NULL OR alias = @alias ORDER BY decided_at DESC, run_id LIMIT @limit",
+            [scalar("alias", alias, "STRING"), scalar("limit", limit)])
+        return [Approval(**{c: r[c] for c in _APPROVAL_COLUMNS}) for r in rows]
 
     # -- warehouse: recall_audits (and what the audit reads) -----------------------
     def _embedded_public(self, select: str, where: str = "") -> str:

@@ -51,6 +51,16 @@ PROMOTIONS = (
     _F("actor", "STRING", mode="REQUIRED"),
     _F("forced", "STRING", mode="REPEATED"),
 )
+APPROVALS = (  # who answered a promotion's approval request, and why
+    _F("run_id", "STRING", mode="REQUIRED"),
+    _F("alias", "STRING", mode="REQUIRED"),
+    _F("collection", "STRING", mode="REQUIRED"),
+    _F("approved", "BOOL", mode="REQUIRED"),
+    _F("decided_at", "TIMESTAMP", mode="REQUIRED"),
+    _F("responded_by", "STRING"),  # NULL: timed out, the default (reject) applied
+    _F("reason", "STRING", mode="REQUIRED"),
+    _F("timed_out", "BOOL", mode="REQUIRED"),
+)
 RECALL_AUDITS = (  # one row per audit, slice and filtered (DuckDB: recall_audits)
     _F("audit_id", "STRING", mode="REQUIRED"),
     _F("collection", "STRING", mode="REQUIRED"),
@@ -75,6 +85,7 @@ TABLES: dict[str, tuple[tuple[bq.SchemaField, ...], tuple[str, ...], list[str]]]
     "videos": (VIDEOS, ("video_id",), ["video_id"]),
     "video_embeddings": (VIDEO_EMBEDDINGS, ("video_id", "model_id"), ["model_id", "video_id"]),
     "promotions": (PROMOTIONS, ("alias", "promoted_at"), ["alias"]),
+    "approvals": (APPROVALS, ("run_id",), ["alias"]),
     "recall_audits": (RECALL_AUDITS, ("audit_id", "slice", "filtered"), ["collection", "audit_id"]),
 }
 

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
+from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
 from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
@@ -51,6 +51,16 @@ CREATE TABLE IF NOT EXISTS promotions (
     forced      VARCHAR[] NOT NULL DEFAULT [],
     PRIMARY KEY (alias, promoted_at)
 );
+CREATE TABLE IF NOT EXISTS approvals (
+    run_id       VARCHAR PRIMARY KEY, -- the promote run that asked
+    alias        VARCHAR NOT NULL,
+    collection   VARCHAR NOT NULL,
+    approved     BOOLEAN NOT NULL,
+    decided_at   TIMESTAMPTZ NOT NULL,
+    responded_by VARCHAR,            -- NULL: timed out, the default (reject) applied
+    reason       VARCHAR NOT NULL DEFAULT '',
+    timed_out    BOOLEAN NOT NULL DEFAULT false
+);
 CREATE TABLE IF NOT EXISTS recall_audits (
     audit_id     VARCHAR NOT NULL,
     collection   VARCHAR NOT NULL,
@@ -74,6 +84,7 @@ CREATE TABLE IF NOT EXISTS recall_audits (
 """
 _AUDIT_COLUMNS = ("audit_id, collection, model_id, engine, k, sample_size, slice, filtered, queries, recall, "
                   "coverage, staleness, mismatch, passed, audit_passed, audited_at, seed")
+_APPROVAL_COLUMNS = "run_id, alias, collection, approved, decided_at, responded_by, reason, timed_out"
 _COLUMNS = ", ".join(VIDEO_FIELDS)
 _ARROW = {"tags": pa.list_(pa.string()), "published_at": pa.timestamp("us", "UTC"),
           "updated_at": pa.timestamp("us", "UTC")}  # the other columns are strings
@@ -238,6 +249,19 @@ class DuckDBCatalog:
             "WHERE $alias IS NULL OR alias = $alias ORDER BY promoted_at DESC LIMIT $limit",
             {"alias": alias, "limit": limit}).fetchall()
         return [Promotion(r[0], r[1], r[2], r[3], r[4], tuple(r[5])) for r in rows]
+
+    # -- warehouse: approvals (who said yes or no to a promotion, and why) ----
+    def record_approval(self, a: Approval) -> None:
+        self.con.execute(f"INSERT OR REPLACE INTO approvals ({_APPROVAL_COLUMNS}) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         [a.run_id, a.alias, a.collection, a.approved, a.decided_at, a.responded_by,
+                          a.reason, a.timed_out])
+
+    def approvals(self, alias: str | None = None, limit: int = 50) -> list[Approval]:
+        rows = self.con.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE $alias IS NULL OR "
+                                "alias = $alias ORDER BY decided_at DESC, run_id LIMIT $limit",
+                                {"alias": alias, "limit": limit}).fetchall()
+        return [Approval(*r) for r in rows]
 
     # -- warehouse: recall_audits (and what the audit reads) -----------------
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,

@@ -17,7 +17,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 from vidvec.core.ids import validate_video_id
 from vidvec.core.limits import EVENT_BYTES, check_fields
-from vidvec.core.types import STATUSES, VIDEO_FIELDS, Video
+from vidvec.core.types import STATUSES, VIDEO_FIELDS, Video, to_micros
+from vidvec.core.versions import Version, supersedes
 from vidvec.errors import VidvecError
 
 MAX_CLOCK_SKEW = timedelta(hours=1)  # updated_at may lead our clock by this much
@@ -78,6 +79,11 @@ class Event(BaseModel):
         """A delete, or an upsert carrying the text fields: no catalog lookup."""
         return self.op == "delete" or self.title is not None
 
+    @property
+    def version(self) -> Version:
+        """What the event says of the video: a delete is status deleted (core/versions.py ranks it)."""
+        return Version("deleted" if self.op == "delete" else self.status, to_micros(self.updated_at))
+
     def to_video(self) -> Video:
         """The video this event describes (a delete is a 'deleted' row)."""
         if self.op == "delete":
@@ -137,10 +143,13 @@ def thin_event(video: Video) -> bytes:
 
 
 def newest_per_video(events: list[Event]) -> list[Event]:
-    """Keep each video's newest event; on a tie a delete wins (never resurrect)."""
+    """Keep each video's newest event by the one write rule: at one version a tombstone wins.
+
+    (A thin upsert's status is the catalog's, read later; here it ranks as public.)
+    """
     best: dict[str, Event] = {}
     for e in events:
         cur = best.get(e.video_id)
-        if cur is None or (e.updated_at, e.op == "delete") > (cur.updated_at, cur.op == "delete"):
+        if cur is None or supersedes(e.version, cur.version):
             best[e.video_id] = e
     return list(best.values())

@@ -41,7 +41,7 @@ class PromotionFacts:
     collection: str
     state: str | None  # metadata "state"
     status: tuple[str, str]  # (collection status, optimizer status)
-    public_points: int
+    public_points: int  # served correctly: public points at vidvec's id (VectorStore.count_served)
     catalog_public: int
     family: str | None  # metadata "family"
     writer_family: str  # what the sidecar writes (the configured embedder's family)
@@ -75,7 +75,7 @@ def _ready(f: PromotionFacts, _: GatePolicy) -> str | None:
 def _count(f: PromotionFacts, p: GatePolicy) -> str | None:
     allowed = p.count_tolerance * f.catalog_public
     if abs(f.public_points - f.catalog_public) > allowed:
-        return (f"{f.collection} holds {f.public_points} public points, the catalog "
+        return (f"{f.collection} serves {f.public_points} public points at vidvec's ids, the catalog holds "
                 f"{f.catalog_public} public videos (tolerance {p.count_tolerance:g} = {allowed:.0f})")
     return None
 

@@ -19,3 +19,12 @@ def validate_video_id(video_id: str) -> str:
 
 def point_id(video_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, validate_video_id(video_id)))
+
+
+def at_vidvec_id(raw_id, video_id) -> bool:
+    """Whether a stored point sits at vidvec's id for the video its payload names.
+
+    False for a point without a (valid) video_id and for one under any other
+    id: a foreign writer's, an older id scheme's, a duplicate.
+    """
+    return isinstance(video_id, str) and bool(_VIDEO_ID.match(video_id)) and str(raw_id) == point_id(video_id)

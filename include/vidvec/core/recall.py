@@ -100,6 +100,8 @@ class AuditThresholds(Options):
     max_staleness: float = Field(0.01, ge=0, le=1, description="points behind the catalog's updated_at")
     max_mismatch: float = Field(0.001, ge=0, le=1,
                                 description="points whose language/model/status disagree with the truth")
+    max_foreign: float = Field(0.0, ge=0, le=1, description="public points not at vidvec's id (duplicates, "
+                               "another writer's): compaction removes them")
 
 
 def slice_failures(s: SliceResult, k: int, t: AuditThresholds) -> list[str]:
@@ -118,7 +120,7 @@ def slice_failures(s: SliceResult, k: int, t: AuditThresholds) -> list[str]:
 
 
 def audit_failures(slices: Sequence[SliceResult], k: int, coverage: float, staleness: float,
-                   mismatch: float, t: AuditThresholds) -> list[str]:
+                   mismatch: float, t: AuditThresholds, foreign: float = 0.0) -> list[str]:
     """Every threshold the audit misses, each message naming its slice or figure."""
     failures = [msg for s in slices for msg in slice_failures(s, k, t)]
     if coverage < t.min_coverage:
@@ -127,4 +129,6 @@ def audit_failures(slices: Sequence[SliceResult], k: int, coverage: float, stale
         failures.append(f"staleness {staleness:.4f} > {t.max_staleness}")
     if mismatch > t.max_mismatch:
         failures.append(f"payload mismatch {mismatch:.4f} > {t.max_mismatch}")
+    if foreign > t.max_foreign:
+        failures.append(f"foreign points {foreign:.4f} > {t.max_foreign}")
     return failures

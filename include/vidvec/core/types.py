@@ -76,6 +76,19 @@ class PointToWrite:
 
 
 @dataclass(frozen=True)
+class StoredPoint:
+    """A point as an engine holds it, whoever wrote it: its raw id (a UUID string or an integer)."""
+
+    id: str | int
+    payload: dict
+    vector: list[float] | None = None
+
+    @property
+    def video_id(self) -> str | None:
+        return self.payload.get("video_id")
+
+
+@dataclass(frozen=True)
 class Hit:
     video_id: str
     score: float
