@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from vidvec.catalog.base import AuditRow, Catalog
+from vidvec.catalog.base import AuditRow, Catalog, scan_all
 from vidvec.core.knn import RunningTopK
 from vidvec.core.recall import (
     OVERALL,
@@ -127,24 +127,34 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     return result
 
 
-def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str) -> dict:
-    """Coverage, staleness and payload agreement of every point against the catalog."""
+def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str,
+                  batch_size: int = 1000) -> dict:
+    """Coverage, staleness and payload agreement of every public point against the catalog.
+
+    One streaming pass over the catalog (every status), each batch's points
+    looked up by id in the store: linear in the catalog. (A catalog lookup per
+    page of points instead costs a scan of the catalog per page.) Public points
+    of videos the catalog does not hold are the store's public count minus the
+    ones found: each counts as not public in the catalog.
+    """
     c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0,
                 model_mismatch=0, not_public_in_catalog=0)
-    for batch in store.scroll(collection, batch=1000):
-        public = [(vid, body) for vid, body, _ in batch if body.get("status") == "public"]
-        rows = catalog.get_videos(vid for vid, _ in public)
-        for vid, body in public:
+    for videos in scan_all(catalog, batch_size):
+        points = store.get_points(collection, [v.video_id for v in videos])
+        for video in videos:
+            body = points.get(video.video_id, {}).get("payload") or {}
+            if body.get("status") != "public":
+                continue
             c["public_points"] += 1
-            video = rows.get(vid)
-            live = video is not None and video.status == "public"
+            live = video.status == "public"
             c["covered"] += live
-            c["stale"] += video is not None and body.get("updated_at", 0) < to_micros(video.updated_at)
-            wrong = {"not_public_in_catalog": not live,
-                     "language_mismatch": video is not None and body.get("language") != video.language,
+            c["stale"] += body.get("updated_at", 0) < to_micros(video.updated_at)
+            wrong = {"not_public_in_catalog": not live, "language_mismatch": body.get("language") != video.language,
                      "model_mismatch": body.get("model_id") != model_id}
             c.update({key: 1 for key, bad in wrong.items() if bad})
             c["mismatched"] += any(wrong.values())
+    unknown = max(store.count(collection, public_only=True) - c["public_points"], 0)
+    c.update({"public_points": unknown, "not_public_in_catalog": unknown, "mismatched": unknown})
     c["catalog_public"] = catalog.count()
     return dict(c)
 

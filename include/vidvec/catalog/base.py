@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Protocol
 
 import farmhash
 import numpy as np
 
-from vidvec.core.types import Video
+from vidvec.core.types import STATUSES, Video
 from vidvec.errors import VidvecError
+
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
 
 def fingerprint(video_id: str) -> int:
@@ -105,6 +107,14 @@ class Catalog(Protocol):
         """Rows whose updated_at <= as_of, in batches (no order promised); memory bounded by batch_size."""
         ...
 
+    def scan_shard_with_embeddings(self, shard: int, n_shards: int, *, as_of: datetime, model_id: str,
+                                   statuses: tuple[str, ...] = ("public",), batch_size: int = 256
+                                   ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
+        """scan_shard's batches, each with the stored embeddings of model_id its videos have
+        (video_id -> embedding; absent where none is stored), joined in the same scan: a
+        lookup per batch would read the whole embeddings table once per batch."""
+        ...
+
     def count(self, *, as_of: datetime | None = None,
               statuses: tuple[str, ...] = ("public",)) -> int: ...
 
@@ -150,3 +160,8 @@ class Catalog(Protocol):
     def audit_rows(self, audit_id: str) -> list[AuditRow]: ...
 
     def close(self) -> None: ...
+
+
+def scan_all(catalog: Catalog, batch_size: int = 1000) -> Iterator[list[Video]]:
+    """Every catalog row, any status, in batches: one streaming scan (memory bounded by batch_size)."""
+    return catalog.scan_shard(0, 1, as_of=FAR_FUTURE, statuses=STATUSES, batch_size=batch_size)
