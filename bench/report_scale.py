@@ -45,21 +45,24 @@ def _ratio(value: float, base: float | None) -> str:
 
 
 def step_table(runs: list[dict]) -> list[str]:
-    base = runs[0]
-    lines = [f"| step | videos | wall s | CPU s | peak RSS MB (anon) | disk after, MB | wall / {label(base['n'])} "
-             f"| CPU / {label(base['n'])} | RSS / {label(base['n'])} |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name in base["steps"]:
+    base = label(runs[0]["n"])
+    lines = [f"| step | videos | wall s | CPU s | peak RSS MB (anon) | disk after, MB | wall / {base} | CPU / {base} "
+             f"| RSS / {base} |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name in runs[0]["steps"]:
         for run in runs:
-            s, b = run["steps"][name], base["steps"][name]
-            rss = f"{s['peak_rss_mb']:,.0f} ({s['peak_anon_mb']:,.0f})" if "peak_rss_mb" in s else ""
-            cpu = f"{s['cpu_s']:,.1f}" if "cpu_s" in s else ""
-            shown = f"*{name}* (setup)" if s.get("setup") else name
-            lines.append(f"| {shown if run is base else ''} | {label(run['n'])} | {s['wall_s']:,.1f} | {cpu} | {rss} "
-                         f"| {s['disk_bytes'] / 2**20:,.0f} | {_ratio(s['wall_s'], b['wall_s']) if run is not base else ''} "
-                         f"| {_ratio(s.get('cpu_s', 0), b.get('cpu_s')) if run is not base and 'cpu_s' in s else ''} "
-                         f"| {_ratio(s.get('peak_rss_mb', 0), b.get('peak_rss_mb')) if run is not base and rss else ''} |")
+            lines.append(_step_row(name, run, runs[0]))
     return lines
+
+
+def _step_row(name: str, run: dict, base_run: dict) -> str:
+    s, b = run["steps"][name], base_run["steps"][name]
+    first = run is base_run
+    kind = " (setup)" if s.get("setup") else " (extra)" if s.get("extra") else ""
+    shown = "" if not first else f"*{name}*{kind}" if kind else name
+    rss = f"{s['peak_rss_mb']:,.0f} ({s['peak_anon_mb']:,.0f})" if "peak_rss_mb" in s else ""
+    ratios = ["" if first else _ratio(s.get(k, 0), b.get(k)) for k in ("wall_s", "cpu_s", "peak_rss_mb")]
+    return (f"| {shown} | {label(run['n'])} | {s['wall_s']:,.1f} | {s.get('cpu_s', 0):,.1f} | {rss} "
+            f"| {s['disk_bytes'] / 2**20:,.0f} | {' | '.join(ratios)} |")
 
 
 def label(n: int) -> str:
@@ -73,9 +76,10 @@ def to_promoted(run: dict, names: tuple[str, ...]) -> float:
 def target_lines(runs: list[dict], targets: dict, names: tuple[str, ...]) -> list[str]:
     """Each target against the largest run (and the 100k run for ratios), PASS or MISS."""
     base, top = runs[0], runs[-1]
-    worst_ratio = max(((n, top["steps"][n]["wall_s"] / base["steps"][n]["wall_s"]) for n in top["steps"]
-                       if not top["steps"][n].get("setup") and base["steps"][n]["wall_s"] > 0), key=lambda x: x[1])
-    rss = max((s["peak_rss_mb"], n) for n, s in top["steps"].items() if "peak_rss_mb" in s and not s.get("setup"))
+    measured = [n for n, s in top["steps"].items() if not s.get("setup") and not s.get("extra")]
+    worst_ratio = max(((n, top["steps"][n]["wall_s"] / base["steps"][n]["wall_s"]) for n in measured
+                       if base["steps"][n]["wall_s"] > 0), key=lambda x: x[1])
+    rss = max((top["steps"][n]["peak_rss_mb"], n) for n in measured)
     audit_s = top["steps"]["audit"]["wall_s"]
     sim = top["steps"]["similar x1000, unfiltered + filtered"]["result"]
     p99 = max(sim["unfiltered"]["p99_ms"], sim["filtered"]["p99_ms"])
@@ -98,26 +102,33 @@ def target_lines(runs: list[dict], targets: dict, names: tuple[str, ...]) -> lis
 
 
 def detail_lines(runs: list[dict], names: tuple[str, ...]) -> list[str]:
-    lines = ["| videos | reindex to promoted | audit recall@10 (filtered) | similar p50 / p99 ms (filtered) "
-             "| HNSW segments | compaction purged / repaired / added | sidecar events applied "
-             "| exact top-1 / top-10 similarity p50 | top-10 sharing the main parent |",
-             "| ---: | ---: | --- | --- | ---: | --- | --- | --- | ---: |"]
-    for run in runs:
-        s = run["steps"]
-        a = s["audit"]["result"]
-        sim = s["similar x1000, unfiltered + filtered"]["result"]
-        c = s["compaction: reconcile"]["result"]["counts"]
-        ev = s["sidecar: 10,000 events"]["result"]["events"]
-        st = run["structure"]
-        lines.append(
-            f"| {label(run['n'])} | {to_promoted(run, names) / 60:.1f} min | {a['recall']:.4f} ({a['filtered_recall']:.4f})"
-            f"{'' if a['passed'] else ' FAILED'} | {sim['unfiltered']['p50_ms']:.2f} / {sim['unfiltered']['p99_ms']:.2f} "
-            f"({sim['filtered']['p50_ms']:.2f} / {sim['filtered']['p99_ms']:.2f}) "
+    wider = next((n for n in runs[0]["steps"] if n.startswith("audit at hnsw_ef=")), None)
+    lines = [f"| videos | reindex to promoted | audit recall@10 (filtered) | {wider or ''} recall (filtered) "
+             "| similar p50 / p99 ms (filtered) | HNSW segments | compaction purged / repaired / added "
+             "| sidecar events | exact top-1 / top-10 similarity p50 | top-10 sharing the main parent |",
+             "| ---: | ---: | --- | --- | --- | ---: | --- | --- | --- | ---: |"]
+    return lines + [_detail(run, names, wider) for run in runs]
+
+
+def _recall(result: dict | None) -> str:
+    if not result:
+        return ""
+    return f"{result['recall']:.4f} ({result['filtered_recall']:.4f}){'' if result['passed'] else ' FAILED'}"
+
+
+def _detail(run: dict, names: tuple[str, ...], wider: str | None) -> str:
+    s, st = run["steps"], run["structure"]
+    sim = s["similar x1000, unfiltered + filtered"]["result"]
+    c = s["compaction: reconcile"]["result"]["counts"]
+    events = s["sidecar: 10,000 events"]["result"]["events"]
+    latency = (f"{sim['unfiltered']['p50_ms']:.2f} / {sim['unfiltered']['p99_ms']:.2f} "
+               f"({sim['filtered']['p50_ms']:.2f} / {sim['filtered']['p99_ms']:.2f})")
+    return (f"| {label(run['n'])} | {to_promoted(run, names) / 60:.1f} min | {_recall(s['audit']['result'])} "
+            f"| {_recall(s[wider]['result'] if wider else None)} | {latency} "
             f"| {s['finish (count, HNSW, ready)']['result'].get('segments')} "
             f"| {c.get('purged', 0):,} / {c.get('repaired', 0):,} / {c.get('added', 0):,} "
-            f"| {', '.join(f'{k} {v:,}' for k, v in sorted(ev.items()) if v)} "
+            f"| {', '.join(f'{k} {v:,}' for k, v in sorted(events.items()) if v)} "
             f"| {st['top1']['p50']} / {st['top10']['p50']} | {st['share_of_top10_with_main_parent']:.3f} |")
-    return lines
 
 
 def render(runs: list[dict], info: dict, targets: dict, names: tuple[str, ...]) -> str:

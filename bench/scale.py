@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SHARDS = 4
 AUDIT_QUERIES = 1000
+WIDER_EF = 200  # the audit once more with this search-time ef (what a wider search buys), not a pipeline step
 SIMILAR_QUERIES = 1000
 TARGETS = {"reindex_to_promoted_s": 20 * 60, "ratio": 11.0, "rss_mb": 2.5 * 1024, "audit_s": 120, "p99_ms": 10.0}
 # What "reindex to promoted" adds up: the rebuild's tasks, the audit and the promotion.
@@ -68,6 +69,10 @@ def du(path: Path) -> int:
     return total
 
 
+def du_files(home: Path, pattern: str) -> int:
+    return sum(p.stat().st_blocks * 512 for p in home.glob(pattern))
+
+
 def run_step(step: str, home: Path, args: dict, log) -> dict:
     """One step in a fresh process; its own figures plus the disk under home after it."""
     env = os.environ | {"VIDVEC_HOME": str(home), "PYTHONPATH": os.pathsep.join(
@@ -86,6 +91,8 @@ def run_step(step: str, home: Path, args: dict, log) -> dict:
     finally:
         os.unlink(path)
     figures["disk_bytes"] = du(home)
+    figures["disk_parts"] = {"edge": du(home / "edge"), "duckdb": du_files(home, "vidvec.duckdb*"),
+                             "events": du_files(home, "events.sqlite*")}
     log(f"    {step}{'' if not args.get('shard') and args.get('shard') != 0 else ' ' + str(args['shard'])}: "
         f"{figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU, {figures['peak_rss_mb']:.0f} MB peak RSS")
     return figures
@@ -112,6 +119,8 @@ def run_size(n: int, base: Path, keep: bool, log) -> dict:
     one("catch-up", "catch_up")
     one("finish (count, HNSW, ready)", "finish")
     one("audit", "audit", sample=AUDIT_QUERIES)
+    one(f"audit at hnsw_ef={WIDER_EF}", "audit", sample=AUDIT_QUERIES, hnsw_ef=WIDER_EF)
+    steps[f"audit at hnsw_ef={WIDER_EF}"]["extra"] = True
     one("promote", "promote")
     one("similar x1000, unfiltered + filtered", "similar", queries=SIMILAR_QUERIES)
     one("inject 1% drift", "inject_drift")

@@ -98,12 +98,12 @@ def embeddings_size(path: Path) -> dict:
     out = {}
     for kind, cast in (("float512", "vector"), ("float_list", "vector::FLOAT[]")):
         copy = path.with_name(f"embeddings-{kind}.duckdb")
-        con = duckdb.connect(str(path), read_only=True, config={"memory_limit": "512MB"})
+        con = duckdb.connect(str(copy), config={"memory_limit": "512MB"})  # the source opens read-only
         try:
-            con.execute(f"ATTACH '{copy}' AS copy")
-            con.execute("CREATE TABLE copy.e AS SELECT video_id, model_id, text_hash, "
-                        f"{cast} AS vector, source_updated_at, embedded_at FROM video_embeddings")
-            con.execute("DETACH copy")
+            con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+            con.execute("CREATE TABLE e AS SELECT video_id, model_id, text_hash, "
+                        f"{cast} AS vector, source_updated_at, embedded_at FROM src.video_embeddings")
+            con.execute("DETACH src")
         finally:
             con.close()
         out[kind] = copy.stat().st_size
@@ -179,7 +179,8 @@ def audit(home: str, args: dict) -> dict:
 
     stack, settings, catalog, store = _stores(home)
     with stack:
-        result = run_audit(catalog, store, settings.next_alias, at=AUDIT_AT, k=10, sample=args["sample"], seed=0)
+        result = run_audit(catalog, store, settings.next_alias, at=AUDIT_AT, k=10, sample=args["sample"], seed=0,
+                           hnsw_ef=args.get("hnsw_ef"))
     overall = {s.filtered: s.recall for s in result.slices if s.slice == "overall"}
     return {"passed": result.passed, "failures": result.failures, "recall": overall.get(False),
             "filtered_recall": overall.get(True), "coverage": result.coverage, "engine": result.engine,
@@ -325,9 +326,9 @@ def sidecar(home: str, args: dict) -> dict:
     return {"events": counts}
 
 
-STEPS = {f.__name__: f for f in (make_catalog, plan_create, load_shard, change_after_t0, catch_up, finish, audit, promote, similar,
-                                 inject_drift, compaction_survey, compaction_reconcile, compaction_vacuum,
-                                 publish_events, sidecar)}
+STEPS = {f.__name__: f for f in (make_catalog, plan_create, load_shard, change_after_t0, catch_up, finish, audit,
+                                 promote, similar, inject_drift, compaction_survey, compaction_reconcile,
+                                 compaction_vacuum, publish_events, sidecar)}
 
 
 def main(step: str, home: str, args: dict, out: str) -> None:
@@ -338,8 +339,8 @@ def main(step: str, home: str, args: dict, out: str) -> None:
     Path(out).write_text(json.dumps({
         "result": result, "wall_s": time.perf_counter() - start,
         "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
-        "peak_rss_mb": status_kb("VmHWM") / 1024, "peak_anon_mb": max(peak.anon_kb, status_kb("RssAnon")) / 1024},
-        default=str))
+        "peak_rss_mb": status_kb("VmHWM") / 1024,
+        "peak_anon_mb": max(peak.anon_kb, status_kb("RssAnon")) / 1024}, default=str))
 
 
 if __name__ == "__main__":
