@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MODULES = ("quality", "crosslingual", "encoder", "similar", "rebuild", "audit_knn", "stream")
+MODULES = ("quality", "crosslingual", "encoder", "similar", "rebuild", "audit_knn", "stream", "long_text")
 # Quality figures are deterministic and their encode rates are CPU time, so these two
 # share the machine's 2 cores; the speed and latency modules then run alone.
 TOGETHER = ("quality", "crosslingual")

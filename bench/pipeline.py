@@ -40,8 +40,8 @@ def build(settings: Settings, videos: list, embedder, recipe: str, alias: str) -
         finish(catalog, store, plan, spec)
         seconds = time.perf_counter() - start
         # A rebuild promotes nothing (vidvec_promote does, after the audit): serve it directly.
-        store.set_aliases({alias: plan["collection"]})
-    return plan["collection"], seconds
+        store.set_aliases({alias: plan.collection})
+    return plan.collection, seconds
 
 
 def read_vectors(store, name: str, video_ids: list[str]) -> np.ndarray:

@@ -90,13 +90,13 @@ def rebuild(settings, embedder, t0: datetime, mode: str, shards: int = 2) -> dic
     start = time.perf_counter()
     with open_catalog(settings) as catalog, open_store(settings) as store:
         create_target(store, plan)
-        loads = [load_shard(catalog, store, embedder, plan, s, BATCH) for s in plan["shards"]]
+        loads = [load_shard(catalog, store, embedder, plan, s, BATCH) for s in plan.shards]
         catch_up(catalog, store, embedder, plan, BATCH)
         done = finish(catalog, store, plan)
         if mode == "reindex":
-            store.drop_collection(plan["collection"])  # keeps later processes' memory low
-    return {"seconds": time.perf_counter() - start, "points": done["points"], "plan": plan,
-            "encoded": sum(x["encoded"] for x in loads)}
+            store.drop_collection(plan.collection)  # keeps later processes' memory low
+    return {"seconds": time.perf_counter() - start, "points": done.points, "plan": plan,
+            "encoded": sum(x.encoded for x in loads)}
 
 
 def copy_vectors(settings, embedder, videos: list, n1: int) -> None:
@@ -182,7 +182,7 @@ class DropWrites:
         pass
 
 
-def _shard_task(home: str, plan: dict, shard: int, drop: bool, out) -> None:
+def _shard_task(home: str, plan, shard: int, drop: bool, out) -> None:
     """One shard task in a fresh process; reports its RSS at start and its peak."""
     os.environ["VIDVEC_HOME"] = home
     from vidvec.catalog.factory import open_catalog
@@ -198,7 +198,7 @@ def _shard_task(home: str, plan: dict, shard: int, drop: bool, out) -> None:
         duck0 = _duckdb_mb(catalog)
         rss0 = _rss_mb()
         tracemalloc.start()
-        rows = load_shard(catalog, target, embedder, plan, shard, BATCH)["rows"]
+        rows = load_shard(catalog, target, embedder, plan, shard, BATCH).rows
         heap = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         duck = _duckdb_mb(catalog) - duck0
@@ -225,7 +225,7 @@ def shard_memory(settings, embedder, shards: int, drop: bool, t0: datetime) -> d
     got = parent.recv()
     proc.join()
     with open_store(settings) as store:
-        store.drop_collection(plan["collection"])
+        store.drop_collection(plan.collection)
     return got | {"grew_mb": got["peak_mb"] - got["start_mb"]}
 
 

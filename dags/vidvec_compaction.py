@@ -14,17 +14,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from vidvec_airflow import STORE_POOL, run_t0, stores
+from vidvec.params import CompactOptions, form
+from vidvec_airflow import STORE_POOL, form_params, run_t0, stores
 
 DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
-
-
-def _opts(params):
-    from vidvec.compaction import compact_options
-
-    return compact_options(**dict(params))  # validated again: the CLI shares the rules
 
 
 @dag(
@@ -35,13 +30,7 @@ def _opts(params):
     tags=["vidvec", "compaction"],
     default_args=DEFAULTS,
     doc_md=__doc__,
-    params={
-        "dry_run": Param(False, type="boolean", description="Print the plan; change nothing."),
-        "tombstone_days": Param(7, type="integer", minimum=0, maximum=365, description="Tombstones kept (days)."),
-        "keep_newest": Param(3, type="integer", minimum=1, maximum=100, description="Newest collections kept."),
-        "min_age_days": Param(7, type="integer", minimum=0, maximum=3650, description="Minimum age to drop (days)."),
-        "snapshot": Param(True, type="boolean", description="Snapshot the live collection (Edge, server)."),
-    },
+    params=form_params(form(CompactOptions)),  # the options of `vidvec compact`: one definition
 )
 def vidvec_compaction():
     @task
@@ -49,7 +38,7 @@ def vidvec_compaction():
         from vidvec import compaction
 
         with stores() as (_, __, store):
-            return compaction.survey(store)
+            return compaction.survey(store).to_xcom()
 
     @task
     def reconcile(params=None, **context) -> list[dict]:
@@ -58,37 +47,40 @@ def vidvec_compaction():
 
         with stores() as (settings, catalog, store):
             return [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, run_t0(context),
-                                         _opts(params)) for name in compaction.targets(store, settings.live_alias)]
+                                         CompactOptions.parse(params)).to_xcom()
+                    for name in compaction.targets(store, settings.live_alias)]
 
     @task
     def vacuum(reconciled: list[dict], params=None) -> list[dict]:
-        from vidvec import compaction
+        from vidvec.compaction import Reconciled, vacuum
 
         with stores() as (_, __, store):
-            return compaction.vacuum(store, reconciled, _opts(params))
+            done = vacuum(store, [Reconciled.from_xcom(r) for r in reconciled], CompactOptions.parse(params))
+        return [v.to_xcom() for v in done]
 
     @task
     def retention(params=None, **context) -> dict:
         from vidvec import compaction
 
         with stores() as (_, catalog, store):
-            return compaction.retention(catalog, store, run_t0(context), _opts(params))
+            return compaction.retention(catalog, store, run_t0(context), CompactOptions.parse(params)).to_xcom()
 
     @task
     def snapshot(params=None) -> dict:
         from vidvec import compaction
 
         with stores() as (settings, _, store):
-            return compaction.snapshot(store, settings.live_alias, _opts(params))
+            return compaction.snapshot(store, settings.live_alias, CompactOptions.parse(params)).to_xcom()
 
     @task
     def summary(before: dict, reconciled: list[dict], vacuumed: list[dict], retained: dict, snap: dict,
                 params=None, **context) -> dict:
-        from vidvec import compaction
+        from vidvec.compaction import Reconciled, Retained, Snapshot, Space, Vacuumed, report
 
         with stores() as (_, __, store):
-            result = compaction.report(store, run_t0(context), _opts(params), before, reconciled, vacuumed,
-                                       retained, snap)
+            result = report(store, run_t0(context), CompactOptions.parse(params), Space.from_xcom(before),
+                            [Reconciled.from_xcom(r) for r in reconciled], [Vacuumed.from_xcom(v) for v in vacuumed],
+                            Retained.from_xcom(retained), Snapshot.from_xcom(snap))
         print(result["summary"])  # the task log is the report a person reads
         return result
 

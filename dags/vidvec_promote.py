@@ -6,25 +6,29 @@ a collection in one atomic alias change (`store.set_aliases`), only when every
 gate holds: `ready` (metadata state ready, green, index built), `count` (exact
 public count within tolerance of the catalog), `audit` (a passing recall audit
 of this very collection, younger than the max age) and `family` (the vector
-space the sidecar writes). A refusal fails the run and names every failed gate;
-`force_gates` overrides named gates (recorded). The move drops
-`<alias>__next` when it pointed at the promoted collection and is recorded in
-`promotions` with the previous target; `action: rollback` moves it back.
+space the sidecar writes). A refusal fails `check` and names every failed gate;
+`force_gates` overrides named gates (recorded). The move drops `<alias>__next`
+when it pointed at the promoted collection and is recorded in `promotions`
+with the previous target; `action: rollback` moves it back.
 
-Runs after a passing audit (the `AUDIT_PASSED` Asset: it promotes only the
-rebuild candidate behind `<alias>__next`) and from the UI.
+check -> ask -> [approval] -> swap. With `require_approval` (default:
+`VIDVEC_REQUIRE_APPROVAL`) a person approves in the approval form first: it
+shows the gates and the newest audit; Reject, or no answer within
+`approval_timeout_hours`, skips the swap; every answer is recorded in
+`approvals`. Runs after a passing audit (the `AUDIT_PASSED` Asset: it promotes
+only the rebuild candidate behind `<alias>__next`) and from the UI.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from vidvec_airflow import AUDIT_PASSED, STORE_POOL, run_t0, stores, triggered_extra
+from vidvec_airflow import AUDIT_PASSED, STORE_POOL, promote_params, run_t0, stores
+from vidvec_approval import PromotionApproval
 
 DEFAULTS = {"owner": "vidvec", "retries": 1, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 
 
 @dag(
@@ -35,47 +39,44 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
     tags=["vidvec", "promote"],
     default_args=DEFAULTS,
     doc_md=__doc__,
-    params={
-        "collection": Param("", type="string", pattern=f"^$|{NAME}",
-                            description="Collection (or alias naming it); empty: the audited collection."),
-        "alias": Param("videos", type="string", pattern=NAME, description="Alias to move."),
-        "action": Param("promote", type="string", enum=["promote", "rollback"]),
-        "force_gates": Param([], type="array", uniqueItems=True,
-                             items={"type": "string", "enum": ["ready", "count", "audit", "family"]},
-                             description="Gates to override (recorded with the promotion)."),
-        "max_audit_age_hours": Param(24, type="number", exclusiveMinimum=0, maximum=720),
-        "count_tolerance": Param(0.001, type="number", minimum=0, maximum=1,
-                                 description="Allowed |points - catalog| / catalog."),
-    },
+    params=promote_params(),  # vidvec.params.PromoteParams + GatePolicy: types, bounds, enums, descriptions
 )
 def vidvec_promote():
     @task
-    def promote(params=None, run_id=None, **context) -> dict | None:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    def check(params=None, **context) -> dict:
+        from vidvec_airflow import check_promotion
+
+        return check_promotion(params, context)
+
+    @task.branch
+    def ask(checked: dict, params=None) -> str:
+        return "approval" if params["require_approval"] and checked["action"] == "promote" else "swap"
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def swap(checked: dict, params=None, run_id=None, **context) -> dict | None:
+        from airflow.sdk.exceptions import AirflowFailException
 
         from vidvec.core.gates import GatePolicy
-        from vidvec.promote import PromotionRefused, as_json, promote, rollback, writer_family
+        from vidvec.embed.base import identity
+        from vidvec.promote import PromotionRefused, as_json, promote, rollback
 
         alias, at = params["alias"], run_t0(context)
-        policy = GatePolicy.parse({k: params[k] for k in ("max_audit_age_hours", "count_tolerance")})
         with stores() as (settings, catalog, store):
-            if params["action"] == "rollback":
+            if checked["action"] == "rollback":
                 return as_json(rollback(catalog, store, alias=alias, at=at, actor=run_id))
-            name = params["collection"] or triggered_extra(context, AUDIT_PASSED, "collection")
-            if not name:
-                raise AirflowFailException("no collection: set the `collection` Param")
-            collection = store.resolve(name)
-            if not params["collection"] and store.aliases().get(f"{alias}__next") != collection:
-                raise AirflowSkipException(f"{collection} is not the candidate behind {alias}__next: "
-                                           "promote it from the UI if you mean it")
-            try:
-                done = promote(catalog, store, collection, alias=alias, at=at, actor=run_id, policy=policy,
-                               family=writer_family(settings.embedder), force=tuple(params["force_gates"]))
+            try:  # the gates again: time passed while a person looked
+                done = promote(catalog, store, checked["collection"], alias=alias, at=at, actor=run_id,
+                               policy=GatePolicy.parse(checked["policy"]), family=identity(settings).family,
+                               force=tuple(params["force_gates"]))
             except PromotionRefused as exc:  # a retry would be refused the same way
                 raise AirflowFailException(str(exc)) from None
         return as_json(done) if done else None
 
-    promote()
+    checked = check()
+    swapped = swap(checked)
+    approval = PromotionApproval(task_id="approval", pool="default_pool")
+    ask(checked) >> [approval, swapped]
+    approval >> swapped
 
 
 vidvec_promote()

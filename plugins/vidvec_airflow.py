@@ -5,9 +5,10 @@ Nothing here runs at DAG parse time beyond reading an environment variable.
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import Asset
 
@@ -20,9 +21,91 @@ AUDIT_PASSED = Asset(name="vidvec_audit_passed", uri="vidvec://collections/audit
 # DuckDB file) share this pool; `make airflow-setup` sizes it 1, because one
 # process at a time may hold those files.
 STORE_POOL = "vidvec_store"
-# The rebuild's Params that become its CollectionSpec (the index settings).
-INDEX_PARAMS = ("hnsw_m", "ef_construct", "hnsw_ef", "full_scan_threshold_kb", "indexing_threshold_kb",
-                "quantization")
+
+
+def check_promotion(params: dict, context) -> dict:
+    """vidvec_promote's `check`: the candidate and its gates, before anyone is asked to approve."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from vidvec.core.gates import GatePolicy
+    from vidvec.core.naming import next_alias
+    from vidvec.embed.base import identity
+    from vidvec.promote import PromotionRefused, approval_body, check
+
+    alias, policy = params["alias"], {k: params[k] for k in GatePolicy.model_fields}
+    if params["action"] == "rollback":
+        return {"action": "rollback", "alias": alias, "policy": policy}
+    with stores() as (settings, catalog, store):
+        name = params["collection"] or triggered_extra(context, AUDIT_PASSED, "collection")
+        if not name:
+            raise AirflowFailException("no collection: set the `collection` Param")
+        collection, aliases = store.resolve(name), store.aliases()
+        if not params["collection"] and aliases.get(next_alias(alias)) != collection:
+            raise AirflowSkipException(f"{collection} is not the candidate behind {next_alias(alias)}: "
+                                       "promote it from the UI if you mean it")
+        if aliases.get(alias) == collection:
+            raise AirflowSkipException(f"{alias} already points at {collection}: nothing to do")
+        try:
+            checked = check(catalog, store, collection, alias=alias, at=run_t0(context),
+                            family=identity(settings).family, policy=GatePolicy.parse(policy),
+                            force=tuple(params["force_gates"]))
+        except PromotionRefused as exc:  # a retry would be refused the same way
+            raise AirflowFailException(str(exc)) from None
+    return checked | {"action": "promote", "policy": policy, "subject": f"Promote {collection} to {alias}?",
+                      "body": approval_body(checked), "approval_timeout_hours": params["approval_timeout_hours"]}
+
+
+def promote_params() -> dict:
+    """The promotion's Params; `require_approval` defaults to VIDVEC_REQUIRE_APPROVAL, read when the DAG is parsed."""
+    from vidvec.config import load_settings
+    from vidvec.params import promote_form
+
+    return form_params(promote_form(load_settings().require_approval))
+
+
+def record_approval(context, checked: dict, answer: dict) -> None:
+    """A person's answer to the approval form (who, why), into the warehouse where the page shows it."""
+    from vidvec.catalog.base import Approval
+
+    user = answer.get("responded_by_user") or {}
+    approval = Approval(run_id=context["run_id"], alias=checked["alias"], collection=checked["collection"],
+                        approved=answer["chosen_options"] == ["Approve"], decided_at=answer["responded_at"],
+                        responded_by=user.get("name") or user.get("id") or None,
+                        reason=str((answer.get("params_input") or {}).get("reason") or ""),
+                        timed_out=bool(answer.get("timedout")))
+    with stores() as (_, catalog, __):
+        catalog.record_approval(approval)
+
+
+def rebuild_deadline():
+    """The rebuild's DeadlineAlert: VIDVEC_REBUILD_DEADLINE_HOURS (read when the DAG is parsed) after
+    the run's logical time, `rebuild_deadline_missed` runs in the triggerer; None when set to 0."""
+    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+
+    from vidvec.config import load_settings
+
+    hours = load_settings().rebuild_deadline_hours
+    if not hours:
+        return None
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE, interval=timedelta(hours=hours),
+                         callback=AsyncCallback(rebuild_deadline_missed))
+
+
+async def rebuild_deadline_missed(context=None, **kwargs) -> str:
+    """The rebuild's deadline alert (run by the triggerer): a warning in its log and a line on the
+    vidvec page. Route it elsewhere by giving the DeadlineAlert a notifier instead (README)."""
+    from vidvec.config import load_settings
+    from vidvec.ui.state import record_alert
+
+    run = (context or {}).get("dag_run") or {}
+    deadline = str(((context or {}).get("deadline") or {}).get("deadline_time"))[:19]
+    message = (f"{run.get('dag_id', 'vidvec_full_rebuild')} run {run.get('dag_run_id') or run.get('run_id')} "
+               f"(logical time {run.get('logical_date')}) was still {run.get('state', 'running')} at its "
+               f"deadline {deadline}")
+    logging.getLogger(__name__).warning("deadline missed: %s", message)
+    record_alert(load_settings().home, {"kind": "deadline_missed", "at": datetime.now(timezone.utc).isoformat(),
+                                        "message": message, "run_id": run.get("dag_run_id") or run.get("run_id")})
+    return message
 
 
 def run_t0(context) -> datetime:
@@ -40,7 +123,33 @@ def stores():
     settings = load_settings()
     with open_catalog(settings, credentials=_gcp_credentials(settings)) as catalog, \
             _open_store(settings) as store:
-        yield settings, catalog, store
+        try:
+            yield settings, catalog, store
+        finally:
+            _publish_space(settings, catalog, store)
+
+
+def _publish_space(settings, catalog, store) -> None:
+    """Leave the vidvec page a picture of the space as the task lets go of the stores.
+
+    The page reads it instead of opening stores that admit one process; it must never fail a task.
+    """
+    try:
+        from vidvec.ui.state import publish
+
+        publish(settings, catalog, store, written_by=_task_name())
+    except Exception:
+        logging.getLogger(__name__).warning("could not write the space state for the vidvec page", exc_info=True)
+
+
+def _task_name() -> str:
+    try:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+        return f"{ti.dag_id}.{ti.task_id} ({ti.run_id})"
+    except Exception:  # outside a running task (a callback, a test)
+        return "airflow"
 
 
 def triggered_extra(context, asset: Asset, key: str):
@@ -75,32 +184,46 @@ def _open_store(settings):
     return open_store(settings)
 
 
-def rebuild_plan(params: dict, run_id: str, context) -> dict:
-    """The rebuild's plan from its (already schema-validated) Params and the run's T0."""
+def form_params(schemas: dict[str, dict]) -> dict:
+    """Airflow Params from JSON schemas (vidvec.params.form): the form refuses bad values before a task runs."""
+    from airflow.sdk import Param
+
+    return {name: Param(s["default"], **{k: v for k, v in s.items() if k != "default"}) for name, s in schemas.items()}
+
+
+def rebuild_params() -> dict:
+    """The rebuild's Params for the configured embedder (read from VIDVEC_* while the DAG is parsed)."""
     from vidvec.config import load_settings
-    from vidvec.embed import get_embedder
-    from vidvec.rebuild import plan_rebuild
+    from vidvec.embed.base import identity
+    from vidvec.params import rebuild_form
+
+    return form_params(rebuild_form(identity(load_settings()).model_id))
+
+
+def rebuild_plan(params: dict, run_id: str, context) -> dict:
+    """The rebuild's plan (as XCom carries it) from its Params and the run's T0."""
+    from vidvec.config import load_settings
+    from vidvec.embed.base import identity
+    from vidvec.params import RebuildParams
+    from vidvec.rebuild import plan_from_params
 
     settings = load_settings()
-    embedder = get_embedder(settings)  # cheap: weights load on the first encode
-    index = {k: params[k] for k in INDEX_PARAMS if k in params}
-    return plan_rebuild(live_alias=params["alias"] or settings.live_alias, t0=run_t0(context), run_id=run_id,
-                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
-                        n_shards=params["shards"], recipe=params["recipe"], mode=params["mode"], index=index)
+    p = RebuildParams.parse(dict(params))  # validated again: the CLI and the library share the rules
+    return plan_from_params(p, live_alias=settings.live_alias, t0=run_t0(context), run_id=run_id,
+                            embedder=identity(settings)).to_xcom()  # no model is loaded
 
 
 def mark_rebuild_failed(context) -> None:
     """on_failure_callback: a run that failed for good flags its collection `failed`."""
-    import logging
+    from vidvec.rebuild import RebuildPlan, mark_failed
 
-    from vidvec.rebuild import mark_failed
-
-    plan = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
-    if not plan:
+    pulled = context["ti"].xcom_pull(task_ids="plan", map_indexes=-1)
+    if not pulled:
         return  # failed before a collection existed
+    plan = RebuildPlan.from_xcom(pulled)
     try:
         with stores() as (_, __, store):
             if mark_failed(store, plan):
-                logging.getLogger(__name__).warning("marked %s failed", plan["collection"])
+                logging.getLogger(__name__).warning("marked %s failed", plan.collection)
     except Exception:  # a callback must not hide the task's own error
-        logging.getLogger(__name__).exception("could not mark %s failed", plan["collection"])
+        logging.getLogger(__name__).exception("could not mark %s failed", plan.collection)

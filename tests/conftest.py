@@ -109,9 +109,9 @@ def build_live(settings, videos, embedder, t0=None, shards: int = 2) -> str:
     with open_catalog(settings) as catalog, open_store(settings) as store:
         catalog.upsert_videos(videos)
         create_target(store, plan)
-        for shard in plan["shards"]:
+        for shard in plan.shards:
             load_shard(catalog, store, embedder, plan, shard)
         finish(catalog, store, plan)
         # The rebuild leaves the live alias alone (promotion is its own DAG); tests want it live.
-        store.set_aliases({settings.live_alias: plan["collection"], settings.next_alias: None})
-    return plan["collection"]
+        store.set_aliases({settings.live_alias: plan.collection, settings.next_alias: None})
+    return plan.collection

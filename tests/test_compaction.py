@@ -78,11 +78,12 @@ def assert_equals_public_catalog(settings, points, embedder, extra_ids=()):
 
 def compact(settings, embedder, **opts):
     from vidvec.catalog.factory import open_catalog
-    from vidvec.compaction import compact_options, run
+    from vidvec.compaction import run
+    from vidvec.params import CompactOptions
     from vidvec.store import open_store
 
     with open_catalog(settings) as catalog, open_store(settings) as store:
-        return run(catalog, store, lambda: embedder, settings.live_alias, NOW, compact_options(**opts))
+        return run(catalog, store, lambda: embedder, settings.live_alias, NOW, CompactOptions.parse(opts))
 
 
 @pytest.mark.slow
@@ -107,10 +108,11 @@ def test_compaction_converges_to_the_catalogs_public_state(settings, sample_slic
     assert rec["before"] == {"points": 64 - 4 + 2, "public": 64 - 4 - 2 - 2 + 1}  # + ghostOld
     assert rec["after"] == {"points": len(points), "public": len(points) - 2}
     snap, vac = result["snapshot"], result["vacuum"][0]
-    assert snap["created"] and snap["collection"] == live and Path(snap["location"]).is_file()
-    assert vac["applied"] is True and vac["deleted_threshold"] == 0.01  # 13 of 62 purged: a large purge
+    shot = snap["detail"]
+    assert snap["created"] and snap["collection"] == live and Path(shot["location"]).is_file()
+    assert vac["applied"] is True and vac["detail"]["deleted_threshold"] == 0.01  # 13 of 62 purged: a large purge
     text = result["summary"]
-    assert f"snapshot: {snap['name']} of {live}, {snap['size']:,} bytes at {snap['location']}" in text
+    assert f"snapshot: {shot['name']} of {live}, {shot['size']:,} bytes at {shot['location']}" in text
     assert "13 purged (deleted 5, private 4, tombstone 2, unknown 2), 7 repaired, 4 added" in text
     assert f"points {rec['before']['points']} -> {rec['after']['points']}" in text
     # A second run finds nothing to do.

@@ -25,7 +25,7 @@ def test_provision_creates_bigquery_tables_idempotently(bq_settings):
     with open_bigquery(bq_settings) as catalog:
         tables = {t.table_id for t in catalog.client.list_tables(f"local.{bq_settings.bigquery_dataset}")}
         schema = {f.name: (f.field_type, f.mode) for f in catalog.client.get_table(catalog.table("videos")).schema}
-    assert tables == {"videos", "video_embeddings", "promotions", "recall_audits"}
+    assert tables == {"videos", "video_embeddings", "promotions", "approvals", "recall_audits"}
     assert schema["tags"] == ("STRING", "REPEATED") and schema["updated_at"] == ("TIMESTAMP", "REQUIRED")
 
 

@@ -10,7 +10,7 @@ from tests.conftest import build_live, with_status
 from vidvec.apply import apply_videos
 from vidvec.core.recipe import build_text, text_hash
 from vidvec.errors import VidvecError
-from vidvec.rebuild import catch_up, create_target, finish, load_shard, plan_rebuild
+from vidvec.rebuild import ShardLoaded, catch_up, create_target, finish, load_shard, plan_rebuild
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 
@@ -107,14 +107,16 @@ def test_race_changes_during_the_run_end_in_the_catalogs_final_state(settings, c
                            replace(v[18], status="public", updated_at=at(22))])
 
     caught = catch_up(catalog, store, embedder, plan, batch_size=4)
-    assert caught["tombstoned"] == 4 and caught["written"] == 7, caught
+    # 11 changes after T0. Really written: tombstones v3, v8; v6 (re-published), v7, v18. The stream had
+    # written the other six already (v1, v2, v4, v5, v9 and the raced row): skipped, not counted as written.
+    assert (caught.written, caught.tombstoned, caught.skipped) == (3, 2, 6), caught
     # Events delivered late, after the catch-up: older than what is stored, so no-ops.
     sidecar(replace(v[4], title="older, delivered late", updated_at=at(10)))
     sidecar(replace(v[5], title="stale edit, after the deletion", updated_at=at(11)))
     sidecar(replace(v[2], status="public", updated_at=at(1)))
     done = finish(catalog, store, plan, ready_timeout_s=60)
 
-    assert done["collection"] == name
+    assert done.collection == name
     assert_mirrors_catalog(store, name, catalog, embedder)
     hits = {h.video_id for h in store.search(name, served(store, name)[v[1].video_id]["vector"], k=100)}
     assert not hits & {v[2].video_id, v[3].video_id, v[5].video_id, v[8].video_id}
@@ -150,15 +152,15 @@ def test_a_shard_that_fails_then_is_retried_converges(settings, embedder, sample
 
         with pytest.raises(ConnectionError):
             load_shard(Flaky(catalog), store, embedder, plan, 0, batch_size=4)
-        assert 0 < store.count(plan["collection"]) < len(sample_slice[:48])
+        assert 0 < store.count(plan.collection) < len(sample_slice[:48])
         assert store.aliases()[settings.live_alias] == old
         create_target(store, plan)  # a retried create keeps what is there
-        rows = [load_shard(catalog, store, embedder, plan, s, batch_size=4)["rows"] for s in (0, 1)]
+        rows = [load_shard(catalog, store, embedder, plan, s, batch_size=4).rows for s in (0, 1)]
         assert sum(rows) == 48
         catch_up(catalog, store, embedder, plan)
         finish(catalog, store, plan, ready_timeout_s=60)
-        assert_mirrors_catalog(store, plan["collection"], catalog, embedder)
-        assert store.aliases() == {settings.live_alias: old, settings.next_alias: plan["collection"]}
+        assert_mirrors_catalog(store, plan.collection, catalog, embedder)
+        assert store.aliases() == {settings.live_alias: old, settings.next_alias: plan.collection}
         assert served(store, old).keys() == before.keys()
 
 
@@ -167,10 +169,10 @@ def test_reembed_of_an_unchanged_catalog_encodes_nothing_and_reindex_needs_store
     catalog.upsert_videos(sample_slice[:12])
     first = make_plan(settings, embedder, mode="reembed", shards=1)
     create_target(store, first)
-    assert load_shard(catalog, store, embedder, first, 0)["encoded"] == 12
+    assert load_shard(catalog, store, embedder, first, 0).encoded == 12
     again = make_plan(settings, embedder, t0=T0 + timedelta(hours=1), shards=1)
     create_target(store, again)
-    assert load_shard(catalog, store, embedder, again, 0) == {"shard": 0, "rows": 12, "encoded": 0, "reused": 12}
+    assert load_shard(catalog, store, embedder, again, 0) == ShardLoaded(shard=0, rows=12, encoded=0, reused=12)
 
     changed = replace(sample_slice[0], title="a brand new title", updated_at=T0)
     catalog.upsert_videos([changed])
@@ -185,14 +187,14 @@ def test_create_refuses_another_runs_collection(settings, store, embedder):
     create_target(store, plan)
     create_target(store, plan)  # the same run retried: fine
     with pytest.raises(VidvecError, match="refusing"):
-        create_target(store, plan | {"run_id": "someone-else"})
+        create_target(store, replace(plan, run_id="someone-else"))
 
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"live_alias": "videos; DROP TABLE videos"}, "invalid alias"),
     ({"live_alias": "../etc"}, "invalid alias"),
-    ({"mode": "rm -rf"}, "mode must be"),
-    ({"n_shards": 0}, "shards must be"),
+    ({"mode": "rm -rf"}, "mode: Input should be"),
+    ({"n_shards": 0}, "shards: Input should be greater than or equal to 1"),
     ({"recipe": "v9"}, "unknown text recipe"),
     ({"index": {"hnsw_mm": 3}}, "hnsw_mm"),
 ])

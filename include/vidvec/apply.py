@@ -8,8 +8,11 @@ video changed while a rebuild runs is written by the same code either way:
 - private / deleted -> a tombstone (status + updated_at) through the same
   conditional write, so an older, late update can never resurrect it.
 
-Every write is conditional on updated_at, so applying the same rows twice, or
-out of order, converges to the newest version of each video.
+Every write is conditional on the video's version (core/versions.py: a newer
+updated_at, or at the same one a tombstone over a public point), so applying
+the same rows twice, or out of order, converges to the newest version of each
+video. The counts say what the store really wrote (`written` public points,
+`tombstoned`), and `skipped` what it did not (not newer than what was there).
 
 `apply_videos` = `plan_videos` (catalog reads), the encoder, `finish_embeddings`
 (stores new vectors, builds points) and `write_prepared` (store). The sidecar
@@ -28,6 +31,7 @@ from vidvec.catalog.base import Catalog, StoredEmbedding
 from vidvec.core.points import payload, tombstone
 from vidvec.core.recipe import build_text, get_recipe, text_hash
 from vidvec.core.types import PointToWrite, Video, to_micros
+from vidvec.core.versions import Version, supersedes
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
 from vidvec.store import VectorStore
@@ -35,9 +39,17 @@ from vidvec.store import VectorStore
 
 @dataclass
 class Prepared:
-    """What `write_prepared` writes: points (vectors and tombstones) and their counts."""
+    """What `write_prepared` writes: points (vectors and tombstones); counts of the vectors (encoded, reused)."""
 
     points: list[PointToWrite]
+    counts: dict
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one collection really got: the video ids written, and counts (written, tombstoned, skipped, ...)."""
+
+    written_ids: frozenset[str]
     counts: dict
 
 
@@ -102,8 +114,7 @@ def finish_embeddings(plan: Plan, fresh, catalog: Catalog, embedder: Embedder, n
             for i in plan.todo)
     points = [PointToWrite(v.video_id, vectors[i].tolist(), payload(v, embedder.model_id, hashes[i]))
               for i, v in enumerate(videos)]
-    return Prepared(points + plan.stones, {"written": len(points), "tombstoned": len(plan.stones),
-                                           "encoded": len(plan.todo), "reused": len(points) - len(plan.todo)})
+    return Prepared(points + plan.stones, {"encoded": len(plan.todo), "reused": len(points) - len(plan.todo)})
 
 
 def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
@@ -121,10 +132,10 @@ def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, reci
 
 
 def latest_versions(videos: list[Video]) -> list[Video]:
-    """One row per video: the newest (a batch of events may hold several versions)."""
+    """One row per video, by the one write rule (core/versions.py): newest, and at one version a tombstone."""
     latest: dict[str, Video] = {}
     for v in videos:
-        if v.video_id not in latest or v.updated_at > latest[v.video_id].updated_at:
+        if v.video_id not in latest or supersedes(Version.of_video(v), Version.of_video(latest[v.video_id])):
             latest[v.video_id] = v
     return list(latest.values())
 
@@ -145,19 +156,22 @@ def prepare_videos(catalog: Catalog, embedder: Embedder, videos: list[Video], re
     return finish_embeddings(plan, encode_plan(plan, embedder), catalog, embedder, now)
 
 
-def write_prepared(store: VectorStore, collection: str, prepared: Prepared, dim: int) -> None:
-    """The conditional writes (wait=True): each point replaces only an older version of itself."""
-    store.write_if_newer(collection, prepared.points, dim=dim)
+def write_prepared(store: VectorStore, collection: str, prepared: Prepared, dim: int) -> Applied:
+    """The conditional writes (wait=True), and what they really did: {"written", "tombstoned", "skipped"}."""
+    done = store.write_if_newer(collection, prepared.points, dim=dim)
+    stones = sum(p.video_id in done and p.payload["status"] != "public" for p in prepared.points)
+    return Applied(frozenset(done), {"written": len(done) - stones, "tombstoned": stones,
+                                     "skipped": len(prepared.points) - len(done)})
 
 
 def apply_videos(catalog: Catalog, store: VectorStore, embedder: Embedder, collection: str,
-                 videos: list[Video], recipe: str, now: datetime, *, encode: bool = True) -> dict:
-    """Write each video's current state into `collection` if it is newer than what is there.
+                 videos: list[Video], recipe: str, now: datetime, *, encode: bool = True) -> Applied:
+    """Write each video's current state into `collection` where it supersedes what is there.
 
-    Refuses a collection of another vector-space family. Returns counts
-    {"written", "tombstoned", "encoded", "reused"}.
+    Refuses a collection of another vector-space family. Counts: written,
+    tombstoned, skipped (what the store really did), encoded, reused.
     """
     check_family(embedder, store.metadata(collection).get("family", "<unknown>"), collection)
     prepared = prepare_videos(catalog, embedder, videos, recipe, now, encode=encode)
-    write_prepared(store, collection, prepared, embedder.dim)
-    return prepared.counts
+    applied = write_prepared(store, collection, prepared, embedder.dim)
+    return Applied(applied.written_ids, applied.counts | prepared.counts)

@@ -5,8 +5,12 @@ serves (queried as production queries it: `VectorStore.similar`, status
 public, the video itself excluded; with the language filter for the filtered
 slice) is compared with the exact top-k over the warehouse's stored embeddings
 of the collection's model, over the same candidates (public catalog videos,
-not the query, same language when filtered). A full scan of the collection's
-payloads against the catalog gives coverage, staleness and payload mismatches.
+not the query, same language when filtered). One streaming pass over the
+collection's payloads against the catalog gives coverage (distinct public
+catalog videos served at vidvec's id, with the catalog's version and the
+collection's model), staleness and payload mismatches of vidvec's public
+points, and `foreign`: public points not at vidvec's id (duplicates, another
+writer's, an older id scheme), a figure of their own.
 
 Which engine and index answered is part of every result and row
 (`IndexState.describe()`: engine, m, ef_construct and the hnsw_ef the queries
@@ -26,7 +30,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from vidvec.catalog.base import AuditRow, Catalog, scan_all
+from vidvec.catalog.base import AuditRow, Catalog, CatalogIds, scan_all
+from vidvec.core.ids import at_vidvec_id
 from vidvec.core.knn import RunningTopK
 from vidvec.core.recall import (
     OVERALL,
@@ -41,7 +46,7 @@ from vidvec.core.recall import (
 )
 from vidvec.core.types import to_micros
 from vidvec.errors import NotFound, VidvecError
-from vidvec.store import VectorStore
+from vidvec.store import SERVED_STATUS, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,7 @@ class AuditResult:
     failures: list[str]
     passed: bool
     thresholds: dict = field(default_factory=dict)
+    foreign: float = 0.0  # public points not at vidvec's id, over all public points
     report: str | None = None  # the Markdown report's path
     index: dict = field(default_factory=dict)  # the IndexState that answered (exact, m, ef_construct, ...)
 
@@ -118,10 +124,12 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     coverage = counts["covered"] / counts["catalog_public"] if counts["catalog_public"] else 1.0
     staleness = counts["stale"] / counts["public_points"] if counts["public_points"] else 0.0
     mismatch = counts["mismatched"] / counts["public_points"] if counts["public_points"] else 0.0
-    failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds)
+    served = counts["public_points"] + counts["foreign"]
+    foreign = counts["foreign"] / served if served else 0.0
+    failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds, foreign)
     result = AuditResult(audit_id_for(collection, at), target, collection, model_id, index.describe(),
                          k, len(queries), seed, at, slices, coverage, staleness, mismatch, counts, failures,
-                         not failures, thresholds.model_dump(), index=asdict(index))
+                         not failures, thresholds.model_dump(), foreign, index=asdict(index))
     catalog.record_audit(audit_rows(result, thresholds))
     log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
     return result
@@ -131,32 +139,52 @@ def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_i
                   batch_size: int = 1000) -> dict:
     """Coverage, staleness and payload agreement of every public point against the catalog.
 
-    One streaming pass over the catalog (every status), each batch's points
-    looked up by id in the store: linear in the catalog. (A catalog lookup per
-    page of points instead costs a scan of the catalog per page.) Public points
-    of videos the catalog does not hold are the store's public count minus the
-    ones found: each counts as not public in the catalog.
+    Two streaming passes, each linear in its side: every catalog row (any
+    status) with the point at its id, looked up by id in the store; then every
+    point's id and few payload fields (a scroll), checked against the catalog
+    ids the first pass saw. No catalog lookup per page of points: at a million
+    rows each costs a scan of the catalog.
+
+    public_points, stale and mismatched count vidvec's public points (at
+    `point_id(video_id)`); a public point anywhere else counts as foreign
+    (duplicate: it names a video the catalog knows). covered: public catalog
+    videos served at vidvec's id with the catalog's version and this model.
     """
-    c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0,
-                model_mismatch=0, not_public_in_catalog=0)
+    c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0, model_mismatch=0,
+                not_public_in_catalog=0, foreign=0, duplicate=0)
+    seen = CatalogIds()
     for videos in scan_all(catalog, batch_size):
+        seen.add(v.video_id for v in videos)
         points = store.get_points(collection, [v.video_id for v in videos])
         for video in videos:
             body = points.get(video.video_id, {}).get("payload") or {}
-            if body.get("status") != "public":
-                continue
-            c["public_points"] += 1
-            live = video.status == "public"
-            c["covered"] += live
-            c["stale"] += body.get("updated_at", 0) < to_micros(video.updated_at)
-            wrong = {"not_public_in_catalog": not live, "language_mismatch": body.get("language") != video.language,
-                     "model_mismatch": body.get("model_id") != model_id}
-            c.update({key: 1 for key, bad in wrong.items() if bad})
-            c["mismatched"] += any(wrong.values())
-    unknown = max(store.count(collection, public_only=True) - c["public_points"], 0)
-    c.update({"public_points": unknown, "not_public_in_catalog": unknown, "mismatched": unknown})
+            if body.get("status") == SERVED_STATUS and body.get("video_id") == video.video_id:
+                c.update(_judge(body, video, model_id))
+    seen.freeze()
+    for page in store.scroll_points(collection, batch=batch_size, fields=("video_id", "status", "model_id")):
+        public = [p for p in page if p.payload.get("status") == SERVED_STATUS]
+        named = [p for p in public if isinstance(p.video_id, str)]
+        known = {p.id for p, held in zip(named, seen.holds([p.video_id for p in named]), strict=True) if held}
+        for p in public:
+            if not at_vidvec_id(p.id, p.video_id):
+                c.update(foreign=1, duplicate=int(p.id in known))
+            elif p.id not in known:  # judged in the first pass when the catalog holds it
+                c.update(_judge(p.payload, None, model_id))
     c["catalog_public"] = catalog.count()
     return dict(c)
+
+
+def _judge(body: dict, video, model_id: str) -> dict:
+    """What one of vidvec's public points is worth against its catalog row (None: not in the catalog)."""
+    live = video is not None and video.status == SERVED_STATUS
+    version = to_micros(video.updated_at) if video is not None else None
+    wrong = {"not_public_in_catalog": not live,
+             "language_mismatch": video is not None and body.get("language") != video.language,
+             "model_mismatch": body.get("model_id") != model_id}
+    return {"public_points": 1, "mismatched": int(any(wrong.values())),
+            "covered": int(live and body.get("updated_at") == version and body.get("model_id") == model_id),
+            "stale": int(video is not None and (body.get("updated_at") or 0) < version),
+            **{key: int(bad) for key, bad in wrong.items()}}
 
 
 def draw_sample(catalog: Catalog, model_id: str, size: int, seed: int) -> list[Query]:
@@ -212,7 +240,11 @@ def _store_exact(queries: list[Query], idx: list[int], result: tuple[np.ndarray,
 
 def served_neighbours(store: VectorStore, collection: str, queries: list[Query], k: int,
                       hnsw_ef: int | None = None) -> None:
-    """What users get: `similar` exactly as the API calls it; None when the video is not served."""
+    """What users get: `similar` exactly as the API calls it; None when the video is not served.
+
+    (A query video whose point is missing, a tombstone or vectorless raises NotFound / NotServed:
+    it finds nothing, and its recall is 0 when there was something to find.)
+    """
     for q in queries:
         for filtered in (False, True):
             try:

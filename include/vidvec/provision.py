@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from vidvec.errors import VidvecError
+from vidvec.errors import VidvecError, shown
 
 if TYPE_CHECKING:
     from vidvec.config import Settings
@@ -22,7 +22,7 @@ _NAME = re.compile(r"^projects/([a-z][a-z0-9-]{4,29})/(topics|subscriptions)/([A
 def _parse(name: str, kind: str) -> tuple[str, str]:
     match = _NAME.match(name or "")
     if not match or match.group(2) != kind:
-        raise VidvecError(f"{name!r} is not projects/PROJECT/{kind}/NAME")
+        raise VidvecError(f"{shown(name)} is not projects/PROJECT/{kind}/NAME")
     return match.group(1), match.group(3)
 
 

@@ -15,137 +15,217 @@ current text has no stored vector (it must never run the encoder).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from vidvec.apply import apply_videos, embed_videos
 from vidvec.catalog.base import Catalog
-from vidvec.core.naming import collection_name, validate_name
+from vidvec.core.naming import collection_name, next_alias
 from vidvec.core.recipe import get_recipe
+from vidvec.core.types import BUILDING, FAILED, READY, XCom
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
+from vidvec.params import RebuildParams
 from vidvec.progress import Progress
 from vidvec.store import CollectionSpec, VectorStore
 
 log = logging.getLogger(__name__)
-MODES = ("reembed", "reindex")
-BUILDING, READY, FAILED = "building", "ready", "failed"
+
+
+@dataclass(frozen=True)
+class RebuildPlan(XCom):
+    """What every task of one run works from; t0 is the run's logical time, never now()."""
+
+    collection: str
+    live_alias: str
+    t0: datetime
+    run_id: str
+    mode: str  # reembed | reindex
+    model_id: str
+    family: str
+    dim: int
+    recipe: str
+    n_shards: int
+    index: dict  # index settings, passed to CollectionSpec as they are
+
+    @property
+    def next_alias(self) -> str:
+        return next_alias(self.live_alias)
+
+    @property
+    def shards(self) -> list[int]:
+        return list(range(self.n_shards))
+
+    @property
+    def encode(self) -> bool:
+        """reembed may run the encoder; reindex never does."""
+        return self.mode == "reembed"
+
+    def spec(self) -> CollectionSpec:
+        return CollectionSpec(dim=self.dim, **self.index)
+
+    def metadata(self) -> dict:
+        """The collection's metadata at creation (state building)."""
+        return {"model_id": self.model_id, "family": self.family, "dim": self.dim, "recipe": self.recipe,
+                "t0": self.t0.isoformat(), "run_id": self.run_id, "mode": self.mode, "index": dict(self.index),
+                "state": BUILDING}
+
+
+@dataclass(frozen=True)
+class ShardLoaded(XCom):
+    shard: int
+    rows: int
+    encoded: int
+    reused: int
+
+
+@dataclass(frozen=True)
+class CaughtUp(XCom):
+    written: int  # what the store really wrote: public points
+    tombstoned: int
+    skipped: int  # not newer than what was stored (the stream wrote it first)
+    encoded: int
+    reused: int
+
+
+@dataclass(frozen=True)
+class Finished(XCom):
+    collection: str
+    points: int
+    engine: str  # the engine and index that answers it (IndexState.describe())
+
+
+def plan_from_params(params: RebuildParams, *, live_alias: str, t0: datetime, run_id: str,
+                     embedder) -> RebuildPlan:
+    """The plan a DAG run or `vidvec rebuild` follows (`embedder`: an identity, no model loaded)."""
+    return plan_rebuild(live_alias=params.alias or live_alias, t0=t0, run_id=run_id,
+                        model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
+                        n_shards=params.shards, recipe=params.recipe, mode=params.mode, index=params.index())
 
 
 def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, family: str,
-                 dim: int, n_shards: int, recipe: str, mode: str = "reembed", index: dict | None = None) -> dict:
-    """A JSON-safe plan; t0 is the run's logical time, never now()."""
+                 dim: int, n_shards: int, recipe: str, mode: str = "reembed", index: dict | None = None) -> RebuildPlan:
+    """The run's plan; every name and setting is checked here, before anything is created."""
     if t0.tzinfo is None:
         raise VidvecError("t0 must be timezone-aware")
-    if not 1 <= n_shards <= 256:
-        raise VidvecError(f"shards must be in 1..256, got {n_shards}")
-    if mode not in MODES:
-        raise VidvecError(f"mode must be one of {MODES}, got {mode!r}")
-    validate_name(live_alias, "alias")
+    RebuildParams.parse({"shards": n_shards, "mode": mode})  # the form's rules, for callers without a form
     get_recipe(recipe)
     index = dict(index or {})
     try:
         CollectionSpec(dim=dim, **index)  # unknown or out-of-range index settings fail here, not mid-run
     except TypeError as exc:
         raise VidvecError(f"bad index settings {index}: {exc}") from None
-    return {
-        "collection": collection_name(live_alias, model_id, t0),
-        "live_alias": live_alias,
-        "next_alias": f"{live_alias}__next",
-        "t0": t0.astimezone(timezone.utc).isoformat(),
-        "run_id": run_id, "mode": mode,
-        "model_id": model_id, "family": family, "dim": dim, "recipe": recipe,
-        "index": index,
-        "shards": list(range(n_shards)),
-    }
+    return RebuildPlan(collection=collection_name(live_alias, model_id, t0), live_alias=live_alias,
+                       t0=t0.astimezone(timezone.utc), run_id=run_id, mode=mode, model_id=model_id, family=family,
+                       dim=dim, recipe=recipe, n_shards=n_shards, index=index)
 
 
-def spec_of(plan: dict) -> CollectionSpec:
-    return CollectionSpec(dim=plan["dim"], **plan.get("index", {}))
-
-
-def create_target(store: VectorStore, plan: dict, spec: CollectionSpec | None = None) -> None:
+def create_target(store: VectorStore, plan: RebuildPlan, spec: CollectionSpec | None = None) -> None:
     """Create the collection (state building) and point `<live>__next` at it.
 
     A retried task finds its own collection; any other existing collection of
     that name (another run's, or one users are served from) is refused.
     """
-    name = plan["collection"]
+    name = plan.collection
     if store.exists(name):
         owner = store.metadata(name).get("run_id")
-        if owner != plan["run_id"] or store.aliases().get(plan["live_alias"]) == name:
+        if owner != plan.run_id or store.aliases().get(plan.live_alias) == name:
             raise VidvecError(f"{name} already exists (run {owner!r}); refusing to rebuild into it")
-    store.create_collection(name, spec or spec_of(plan), metadata={
-        "model_id": plan["model_id"], "family": plan["family"], "dim": plan["dim"],
-        "recipe": plan["recipe"], "t0": plan["t0"], "run_id": plan["run_id"], "mode": plan["mode"],
-        "index": plan["index"], "state": BUILDING,
-    })
-    store.set_aliases({plan["next_alias"]: name})
+    store.create_collection(name, spec or plan.spec(), metadata=plan.metadata())
+    store.set_aliases({plan.next_alias: name})
 
 
-def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: dict,
-               shard: int, batch_size: int = 256) -> dict:
+def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
+               shard: int, batch_size: int = 256) -> ShardLoaded:
     """Stream one shard of the catalog as of T0 into the new collection (insert-only)."""
-    name = plan["collection"]
+    name = plan.collection
     check_family(embedder, store.metadata(name)["family"], name)
-    t0 = datetime.fromisoformat(plan["t0"])
-    n_shards = len(plan["shards"])
-    total = catalog.count_shard(shard, n_shards, as_of=t0)
-    progress = Progress(f"{plan['mode']} shard {shard}/{n_shards}", total=total, log=log)
+    total = catalog.count_shard(shard, plan.n_shards, as_of=plan.t0)
+    progress = Progress(f"{plan.mode} shard {shard}/{plan.n_shards}", total=total, log=log)
     rows = encoded = 0
     # The stored vectors come with the rows (one joined scan, not a lookup per batch).
-    for videos, stored in catalog.scan_shard_with_embeddings(shard, n_shards, as_of=t0, model_id=embedder.model_id,
-                                                             batch_size=batch_size):
-        points, n_encoded = embed_videos(videos, catalog, embedder, plan["recipe"], t0,
-                                         encode=plan["mode"] == "reembed", stored=stored)
-        store.insert_only(name, points, dim=plan["dim"])
+    for videos, stored in catalog.scan_shard_with_embeddings(shard, plan.n_shards, as_of=plan.t0,
+                                                             model_id=embedder.model_id, batch_size=batch_size):
+        points, n_encoded = embed_videos(videos, catalog, embedder, plan.recipe, plan.t0, encode=plan.encode,
+                                         stored=stored)
+        store.insert_only(name, points, dim=plan.dim)
         rows += len(videos)
         encoded += n_encoded
         progress.update(len(videos))
     progress.done()
-    return {"shard": shard, "rows": rows, "encoded": encoded, "reused": rows - encoded}
+    return ShardLoaded(shard, rows, encoded, rows - encoded)
 
 
-def catch_up(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: dict,
-             batch_size: int = 256) -> dict:
-    """Replay catalog changes after T0 (any status) with conditional writes and tombstones."""
-    t0 = datetime.fromisoformat(plan["t0"])
+def catch_up(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
+             batch_size: int = 256) -> CaughtUp:
+    """Replay catalog changes after T0 (any status) with conditional writes and tombstones.
+
+    Counts what was really written; `skipped`: rows the stream had already written (or a newer version).
+    """
     progress = Progress("catch-up", total=None, log=log)
-    counts = {"written": 0, "tombstoned": 0, "encoded": 0, "reused": 0}
-    for videos in catalog.changes_since(t0, batch_size=batch_size):
-        done = apply_videos(catalog, store, embedder, plan["collection"], videos, plan["recipe"], t0,
-                            encode=plan["mode"] == "reembed")
-        counts = {k: counts[k] + done[k] for k in counts}
+    counts = dict.fromkeys(("written", "tombstoned", "skipped", "encoded", "reused"), 0)
+    for videos in catalog.changes_since(plan.t0, batch_size=batch_size):
+        done = apply_videos(catalog, store, embedder, plan.collection, videos, plan.recipe, plan.t0,
+                            encode=plan.encode)
+        counts = {k: counts[k] + done.counts[k] for k in counts}
         progress.update(len(videos))
     progress.done()
-    return counts
+    return CaughtUp(**counts)
 
 
-def finish(catalog: Catalog, store: VectorStore, plan: dict, spec: CollectionSpec | None = None, *,
-           ready_timeout_s: float = 600) -> dict:
+def finish(catalog: Catalog, store: VectorStore, plan: RebuildPlan, spec: CollectionSpec | None = None, *,
+           ready_timeout_s: float = 600) -> Finished:
     """Verify the exact count, build the index, wait until ready, mark the collection ready.
 
     Leaves `<live>__next` on the collection; the live alias is not touched.
     """
-    name = plan["collection"]
+    name = plan.collection
     expected = catalog.count()  # after catch-up the collection mirrors the catalog's current state
-    actual = store.count(name, public_only=True)
+    actual = store.count_served(name)  # public points at vidvec's ids: a duplicate or foreign point is not one
     if actual != expected:
         store.update_metadata(name, state=FAILED)
-        raise VidvecError(f"{name} holds {actual} public points, the catalog {expected} public videos")
-    store.build_index(name, spec or spec_of(plan))
+        raise VidvecError(f"{name} serves {actual} public points at vidvec's ids, the catalog holds {expected} "
+                          "public videos")
+    store.build_index(name, spec or plan.spec())
     store.wait_ready(name, timeout_s=ready_timeout_s)
     store.update_metadata(name, state=READY)
     index = store.index_state(name)
     log.info("%s ready: %s, %s of %s vectors indexed", name, index.describe(), index.indexed_vectors, index.points)
-    return {"collection": name, "points": actual, "engine": index.describe()}
+    return Finished(name, actual, index.describe())
 
 
-def mark_failed(store: VectorStore, plan: dict) -> bool:
+def rebuilt_event(plan: RebuildPlan, done: Finished, loads: list[ShardLoaded], caught: CaughtUp) -> dict:
+    """The extra of the `vidvec_rebuilt` Asset event (the audit DAG is scheduled on it)."""
+    return {"model_id": plan.model_id, "family": plan.family, "recipe": plan.recipe, "t0": plan.t0.isoformat(),
+            "run_id": plan.run_id, "mode": plan.mode, "collection": done.collection, "points": done.points,
+            "engine": done.engine, "encoded": sum(x.encoded for x in loads) + caught.encoded,
+            "reused": sum(x.reused for x in loads) + caught.reused, "alias": plan.live_alias}
+
+
+def mark_failed(store: VectorStore, plan: RebuildPlan) -> bool:
     """After a run failed for good: flag its half-built collection for cleanup (never a live one)."""
-    name = plan["collection"]
-    if not store.exists(name) or store.aliases().get(plan["live_alias"]) == name:
+    name = plan.collection
+    if not store.exists(name) or store.aliases().get(plan.live_alias) == name:
         return False
-    if store.metadata(name).get("run_id") != plan["run_id"]:
+    if store.metadata(name).get("run_id") != plan.run_id:
         return False
     store.update_metadata(name, state=FAILED)
     return True
+
+
+def rebuild_all(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
+                params: RebuildParams, say=log.info) -> dict:
+    """Every step of the DAG, in its order, in this process (`vidvec rebuild`); says each step."""
+    name, shards = plan.collection, plan.shards
+    say(f"plan: {name} ({plan.mode}, recipe {plan.recipe}, T0 {plan.t0.isoformat()}, {len(shards)} shards)")
+    create_target(store, plan)
+    say(f"create: {name} in state {BUILDING}, alias {plan.next_alias} on it")
+    loads = []
+    for shard in shards:
+        loads.append(load_shard(catalog, store, embedder, plan, shard, params.batch_size))
+        say(f"shard {shard}/{len(shards)}: {loads[-1].rows} rows, {loads[-1].encoded} encoded")
+    caught = catch_up(catalog, store, embedder, plan, params.batch_size)
+    say(f"catch-up: {caught.written} written, {caught.tombstoned} tombstoned after T0")
+    done = finish(catalog, store, plan, ready_timeout_s=params.ready_timeout_s)
+    say(f"finish: {done.points} public points, index built, state {READY}")
+    return rebuilt_event(plan, done, loads, caught)

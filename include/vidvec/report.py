@@ -47,7 +47,10 @@ def markdown(result: AuditResult, png: str) -> str:
         f"- model `{result.model_id}`, engine **{result.engine}**",
         f"- k = {result.k}, {result.sample_size} sampled queries (stratified by language, seed {result.seed}),"
         f" audited at {result.audited_at.isoformat()}",
-        f"- coverage {result.coverage:.4f} ({c['covered']} of {c['catalog_public']} public catalog videos served)",
+        f"- coverage {result.coverage:.4f} ({c['covered']} of {c['catalog_public']} public catalog videos served "
+        "at vidvec's id, at the catalog's version)",
+        f"- foreign points {result.foreign:.4f} ({c.get('foreign', 0)} public points not at vidvec's id, "
+        f"{c.get('duplicate', 0)} of them duplicates of catalog videos: compaction removes them)",
         f"- staleness {result.staleness:.4f} ({c['stale']} of {c['public_points']} public points behind the catalog)",
         f"- payload mismatch {result.mismatch:.4f} (language {c['language_mismatch']}, model "
         f"{c['model_mismatch']}, not public in the catalog {c['not_public_in_catalog']})", "",

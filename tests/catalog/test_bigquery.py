@@ -284,3 +284,62 @@ def test_audit_rows_merge_and_summaries_equal_duckdb(bq_catalog, tmp_path):
             assert bq_catalog.audits(**kw) == duck.audits(**kw), kw
         assert [(a.audit_id, a.passed, a.recall, a.filtered_recall) for a in bq_catalog.audits("c1")] == [
             ("a2", False, 0.5, None), ("a1", True, 1.0, 0.95)]
+
+
+def test_approvals_equal_duckdb(bq_catalog, tmp_path):
+    from tests.catalog.test_warehouse_audits import approvals_fixture
+
+    with DuckDBCatalog(tmp_path / "d.duckdb") as duck:
+        for a in approvals_fixture():
+            bq_catalog.record_approval(a)
+            duck.record_approval(a)
+        assert bq_catalog.approvals() == duck.approvals()
+        assert bq_catalog.approvals("videos_b") == duck.approvals("videos_b")
+
+
+def test_long_transcripts_travel_in_requests_bigquery_accepts(bq_catalog, sample_slice):
+    """5 MiB transcripts in any script: MERGE statements are bounded by bytes (10 MB a request), not rows alone."""
+    import json
+
+    from vidvec.core.limits import BIGQUERY_REQUEST_BYTES, TRANSCRIPT_BYTES
+
+    cyrillic = ("Длинный доклад о реках. " * 120_000)[: TRANSCRIPT_BYTES // 2]  # 2 bytes a character
+    japanese = ("日本語の長い講演です。" * 160_000)[: TRANSCRIPT_BYTES // 3]
+    long = [replace(sample_slice[i], transcript=t, tags=("Тег", "タグ") * 100, description="Описание " * 1000)
+            for i, t in enumerate((cyrillic, japanese, cyrillic[:-1] + "!"))]
+    videos = long + [replace(v, video_id=f"{v.video_id}-{k}") for k in range(5) for v in sample_slice[3:63]]
+    sizes = []
+    real = bq_catalog.client._connection.api_request
+
+    def measured(method, path, data=None, **kw):
+        if data is not None and path.endswith(("/queries", "/jobs")):
+            sizes.append(len(json.dumps(data)))
+        return real(method, path, data=data, **kw)
+
+    bq_catalog.client._connection.api_request = measured
+    try:
+        assert bq_catalog.upsert_videos(videos) == len(videos)
+    finally:
+        bq_catalog.client._connection.api_request = real
+    assert max(sizes) <= BIGQUERY_REQUEST_BYTES and len(sizes) >= 3, sizes  # one 5 MiB row a request
+    got = bq_catalog.get_videos(v.video_id for v in videos)
+    assert got == {v.video_id: v for v in videos}
+
+
+def test_the_largest_valid_video_fits_one_merge_request():
+    """Every field at its limit in 4-byte characters (the worst case for the request) fits one MERGE."""
+    import json
+
+    from vidvec.catalog.bigquery import _video_row
+    from vidvec.catalog.bigquery_schema import VIDEOS, merge_batches, merge_sql
+    from vidvec.core import limits
+
+    wide = "\U0001F3B5"  # 4 bytes of UTF-8, 12 of escaped JSON
+    worst = Video("v" * limits.VIDEO_ID_CHARS, wide * limits.TITLE_CHARS, description=wide * limits.DESCRIPTION_CHARS,
+                  tags=(wide * limits.TAG_CHARS,) * limits.TAGS, transcript=wide * (limits.TRANSCRIPT_BYTES // 4),
+                  language=wide * limits.LANGUAGE_CHARS, owner_id=wide * limits.NAME_CHARS,
+                  category=wide * limits.NAME_CHARS, published_at=NOW, updated_at=NOW)
+    limits.check_fields(vars(worst))  # valid
+    (batch,) = merge_batches("rows", VIDEOS, [_video_row(worst)])
+    body = {"query": merge_sql("p.d.videos", VIDEOS, ("video_id",)), "queryParameters": [batch.to_api_repr()]}
+    assert len(json.dumps(body)) <= limits.BIGQUERY_REQUEST_BYTES

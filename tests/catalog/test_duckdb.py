@@ -98,3 +98,27 @@ def test_shard_counts_match_the_scans_and_changes_since_sees_every_status(catalo
     assert list(catalog.changes_since(NOW + timedelta(minutes=3))) == []
     with pytest.raises(VidvecError):
         next(catalog.changes_since(datetime(2026, 1, 1)))
+
+
+def test_both_catalogs_hold_the_columns_of_a_video(tmp_path):
+    """core.types.VIDEO_FIELDS is the one column list: DuckDB's table and BigQuery's schema hold exactly it."""
+    from vidvec.catalog.bigquery_schema import VIDEOS
+    from vidvec.catalog.duckdb import DuckDBCatalog
+    from vidvec.core.types import VIDEO_FIELDS
+
+    with DuckDBCatalog(tmp_path / "c.duckdb") as catalog:
+        columns = [r[1] for r in catalog.con.execute("PRAGMA table_info('videos')").fetchall()]
+    assert tuple(columns) == VIDEO_FIELDS + ("fingerprint",)
+    assert tuple(f.name for f in VIDEOS) == VIDEO_FIELDS
+
+
+def test_a_repeated_video_in_one_upsert_keeps_its_last_row(tmp_path):
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.duckdb import DuckDBCatalog
+    from vidvec.core.types import Video
+
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with DuckDBCatalog(tmp_path / "c.duckdb") as catalog:
+        catalog.upsert_videos([Video("a", "first", updated_at=t), Video("a", "last", updated_at=t)])
+        assert catalog.get_videos(["a"])["a"].title == "last"  # DuckDB alone kept "first"

@@ -53,3 +53,23 @@ def test_audit_rows_round_trip_and_summaries_newest_first(catalog):
     assert [(a.audit_id, a.passed, a.recall, a.filtered_recall, a.coverage) for a in got] == [
         ("a2", False, 0.5, None, 0.9), ("a1", True, 1.0, 0.97, 1.0)]
     assert {a.collection for a in catalog.audits()} == {"c1", "c2"}
+
+
+def approvals_fixture():
+    from vidvec.catalog.base import Approval
+
+    first = Approval("run-1", "videos", "c1", False, NOW, "admin", "recall on ja too low")
+    return [first, replace(first, approved=True, reason="looked again: fine"),  # a retry: the last answer wins
+            Approval("run-2", "videos_b", "c2", False, NOW + timedelta(hours=1), None, "", timed_out=True),
+            Approval("run-3", "videos", "c3", True, NOW + timedelta(hours=2), "ops", "")]
+
+
+def test_approvals_round_trip_newest_first_one_per_run(catalog):
+    for a in approvals_fixture():
+        catalog.record_approval(a)
+    got = catalog.approvals()
+    assert [(a.run_id, a.approved, a.responded_by, a.reason, a.timed_out) for a in got] == [
+        ("run-3", True, "ops", "", False), ("run-2", False, None, "", True),
+        ("run-1", True, "admin", "looked again: fine", False)]
+    assert [a.run_id for a in catalog.approvals("videos", limit=1)] == ["run-3"]
+    assert got[-1].decided_at == NOW

@@ -39,7 +39,13 @@ def test_thin_and_full_events_round_trip():
     (raw(video_id="a", op="upsert", updated_at="yesterday"), "updated_at"),
     (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", title=["x"]), "title"),
     (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", title="x" * 5000), "title"),
-    (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", title="x" * 1_100_000), "bytes; the limit"),
+    (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", transcript="x" * 10_000_000),
+     "event is 10,000,0"),
+    (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", title="t", transcript="x" * (5 * 2**20 + 1)),
+     "transcript is at least 5,242,881 bytes of UTF-8; the limit is 5,242,880 (5 MiB)"),
+    (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", title="t", tags=["x"] * 201), "201 tags"),
+    (b'{"video_id": "a", "op": "upsert", "updated_at": "2026-01-01T00:00:00Z", "title": "ab\\ud800"}',
+     "title is not valid Unicode: a lone surrogate at character 2"),
     (raw(video_id="a", op="upsert", updated_at="2126-01-01T00:00:00Z"), "in the future"),
     (raw(video_id="a", op="upsert", updated_at="1969-12-31T23:59:59Z"), "before 1970"),
     (raw(video_id="a", op="upsert", updated_at="2026-01-01T00:00:00Z", status="gone"), "status"),
@@ -48,6 +54,22 @@ def test_bad_events_say_why(payload, reason):
     with pytest.raises(BadEvent, match=None) as info:
         parse_event(payload, NOW)
     assert reason in str(info.value)
+
+
+def test_a_five_mib_transcript_in_any_script_is_an_event():
+    """A long talk or podcast is input (the recipe cuts it), in Latin or Japanese script alike."""
+    from vidvec.core.limits import EVENT_BYTES, TRANSCRIPT_BYTES
+
+    latin = ("words and more words. " * 240_000)[:TRANSCRIPT_BYTES]
+    japanese = ("日本語の長い講演です。" * 160_000)[:TRANSCRIPT_BYTES // 3]  # 3 bytes a character
+    for transcript in (latin, japanese):
+        assert TRANSCRIPT_BYTES - 2 <= len(transcript.encode()) <= TRANSCRIPT_BYTES
+        body = json.dumps({"video_id": "talk", "op": "upsert", "updated_at": "2026-01-01T00:00:00Z",
+                           "title": "A talk", "transcript": transcript, "tags": ["t"] * 150},
+                          ensure_ascii=False).encode()
+        event = parse_event(body, NOW)
+        assert event.to_video().transcript == transcript and len(event.tags) == 150
+        assert len(encode_event(event)) <= EVENT_BYTES  # what vidvec publishes fits its own limit
 
 
 def test_clock_skew_is_tolerated_up_to_the_limit():
@@ -65,3 +87,15 @@ def test_newest_per_video_and_delete_wins_a_tie():
                Event(video_id="b", op="upsert", updated_at=t, title="y")]
     kept = {e.video_id: e for e in newest_per_video(events)}
     assert kept["a"].title == "3" and kept["b"].op == "delete" and len(kept) == 2
+
+
+def test_a_private_upsert_wins_a_tie_against_public_and_loses_to_a_delete_in_any_order():
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    public = Event(video_id="c", op="upsert", updated_at=t, title="p")
+    private = Event(video_id="c", op="upsert", updated_at=t, title="q", status="private")
+    gone = Event(video_id="c", op="delete", updated_at=t)
+    for order in ([public, private], [private, public]):
+        assert newest_per_video(order) == [private]
+    for order in ([private, gone], [gone, private], [public, gone, private]):
+        assert newest_per_video(order) == [gone]
+    assert public.version.status == "public" and gone.version.status == "deleted"

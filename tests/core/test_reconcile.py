@@ -26,7 +26,10 @@ def v(status, at):
     (v("deleted", 500), v("deleted", 500), ("purge", "tombstone", 500)),  # old tombstone
     (v("deleted", 500), v("private", 300), ("purge", "tombstone", 500)),
     (v("deleted", 2000), v("public", 1500), ("hide", "deleted", None)),  # recent: tombstone it
-    (v("private", 2000), v("public", 2000), ("purge", "private", 2000)),  # same version, public
+    (v("private", 2000), v("public", 2000), ("hide", "private", None)),  # same version: a tombstone wins
+    (v("deleted", 2000), v("private", 2000), ("hide", "tombstone", None)),  # ...deleted over private too
+    (v("private", 2000), v("deleted", 2000), ("keep", "tombstone", None)),  # ...never private over deleted
+    (v("public", 2000), v("private", 2000), ("keep", "tombstone_tie", None)),  # ...nor public over either
     (v("deleted", 2000), v("private", 1500), ("hide", "tombstone", None)),  # refresh the tombstone
     (v("deleted", 2000), v("deleted", 2000), ("keep", "tombstone", None)),  # inside the window
     (None, v("public", 999), ("purge", "unknown", 999)),
@@ -45,7 +48,10 @@ def test_plan_batch_groups_and_counts():
     assert plan.repair == ["a"] and plan.add == ["d"] and plan.hide == []
     assert plan.purge == {"b": 5, "z": 1}
     assert plan.counts() == {"purged": 2, "purged_by_reason": {"deleted": 1, "unknown": 1}, "repaired": 1,
-                             "added": 1, "hidden": 0, "kept": {"in_sync": 1}}
+                             "added": 1, "hidden": 0, "skipped": 0, "kept": {"in_sync": 1}}
+    done = plan.done(purged={"z"}, written={"d"})  # b and a lost to newer writes meanwhile
+    assert (done.purge, done.repair, done.add, done.skipped) == ({"z": 1}, [], ["d"], 2)
+    assert done.counts()["purged_by_reason"] == {"unknown": 1}
     building = plan_batch(rows, points, CUT, allow_add=False)
     assert building.add == [] and building.kept["missing_while_building"] == 1
     total = merge(merge({}, plan.counts()), plan.counts())
@@ -75,3 +81,24 @@ def test_random_plans_never_undo_a_newer_point_and_converge():
                 action == "keep" and point.status != "public" and point.updated_at == row.updated_at)
         if row and row.status == "public" and (point is None or point.updated_at <= row.updated_at):
             assert after is not None and after.status == "public" or (point and point.updated_at == row.updated_at)
+
+
+def test_points_not_at_vidvec_id_or_without_a_version_are_foreign():
+    from vidvec.core.ids import point_id
+    from vidvec.core.reconcile import split_points
+    from vidvec.core.types import StoredPoint
+
+    body = {"video_id": "a", "status": "public", "updated_at": 5}
+    page = [StoredPoint(point_id("a"), body), StoredPoint(point_id("b"), body | {"video_id": "b", "status": "deleted"}),
+            StoredPoint("0b7e2f1c-4d9a-4e3c-8a2b-0e9f1d8c7b6a", body),  # a duplicate of a under another id
+            StoredPoint(7, {"status": "public"}),  # no video_id, an integer id
+            StoredPoint(point_id("c"), {"video_id": "c", "status": "public"}),  # vidvec's id, no version
+            StoredPoint(point_id("d"), {"video_id": "e", "status": "public", "updated_at": 1}),  # names another
+            StoredPoint("x", {"video_id": "not valid!", "status": "public", "updated_at": 1})]
+    ours, foreign = split_points(page)
+    assert ours == {"a": v("public", 5), "b": v("deleted", 5)}
+    assert foreign == {"0b7e2f1c-4d9a-4e3c-8a2b-0e9f1d8c7b6a": "a", 7: "", point_id("c"): "c",
+                       point_id("d"): "e", "x": "not valid!"}
+    plan = plan_batch({}, {}, CUT)
+    plan.foreign = foreign
+    assert plan.counts()["purged"] == 5 and plan.counts()["purged_by_reason"] == {"foreign": 5}

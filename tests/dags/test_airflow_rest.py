@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -87,20 +88,22 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.fixture
-def standalone(tmp_path, settings):
-    """A running `airflow standalone` (own AIRFLOW_HOME, free port, the test's VIDVEC_HOME)."""
+@contextmanager
+def launch(tmp_path: Path, settings, **extra_env):
+    """A running `airflow standalone` (own AIRFLOW_HOME, free ports, the test's VIDVEC_HOME)."""
     home, port = tmp_path / "airflow", free_port()
     bin_dir = str(Path(sys.executable).parent)  # standalone starts its components as `airflow ...`
     env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
            "AIRFLOW_HOME": str(home), "AIRFLOW__API__PORT": str(port), "AIRFLOW__CORE__PARALLELISM": "4",
            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run this test triggers
+           "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),  # other Airflows may run here
+           "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the runs this test triggers
            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-           "VIDVEC_HOME": str(settings.home)}
+           "VIDVEC_HOME": str(settings.home), **extra_env}
     airflow = str(Path(bin_dir) / "airflow")
     for cmd in (["db", "migrate"], ["pools", "set", "vidvec_store", "1", "embedded store"]):
         done = subprocess.run([airflow, *cmd], env=env, capture_output=True, text=True, timeout=300)
@@ -115,6 +118,27 @@ def standalone(tmp_path, settings):
         stop_standalone(proc)
 
 
+def log_in(api: Api, proc, log: Path, home: Path, dag_ids=(DAG_ID,)) -> str:
+    """Wait until standalone is healthy and has parsed dag_ids; log the API in; the admin's password."""
+    def healthy():
+        health = api.call("GET", "/api/v2/monitor/health")
+        return all(health[c]["status"] == "healthy" for c in ("metadatabase", "scheduler", "dag_processor"))
+
+    api.wait("a healthy api-server, scheduler and dag-processor", healthy, 240, proc, log)
+    password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+    api.token = api.call("POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
+    for dag_id in dag_ids:
+        api.wait(f"{dag_id} to be parsed", lambda d=dag_id: api.call("GET", f"/api/v2/dags/{d}")["dag_id"],
+                 180, proc, log)
+    return password
+
+
+@pytest.fixture
+def standalone(tmp_path, settings):
+    with launch(tmp_path, settings) as running:
+        yield running
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_trigger_the_rebuild_through_the_rest_api(standalone, settings, sample_slice):
@@ -127,14 +151,7 @@ def test_trigger_the_rebuild_through_the_rest_api(standalone, settings, sample_s
     with open_catalog(settings) as catalog:
         catalog.upsert_videos(videos)
 
-    def healthy():
-        health = api.call("GET", "/api/v2/monitor/health")
-        return all(health[c]["status"] == "healthy" for c in ("metadatabase", "scheduler", "dag_processor"))
-
-    api.wait("a healthy api-server, scheduler and dag-processor", healthy, 240, proc, log)
-    password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
-    api.token = api.call("POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
-    api.wait("the DAG to be parsed", lambda: api.call("GET", f"/api/v2/dags/{DAG_ID}")["dag_id"], 180, proc, log)
+    log_in(api, proc, log, home)
     assert api.call("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})["is_paused"] is False
 
     run = api.call("POST", f"/api/v2/dags/{DAG_ID}/dagRuns",

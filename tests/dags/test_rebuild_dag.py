@@ -13,12 +13,14 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 
 
-def get_dag(dag_id: str, retry_delay_s: float | None = None):
+def get_dag(dag_id: str, retry_delay_s: float | None = None, keep_deadline: bool = False):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS / f"{dag_id}.py"))
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag(dag_id)
+    if not keep_deadline:  # Airflow 3.3.2's dag.test() fails a run with a deadline as it succeeds (README)
+        dag.deadline = None
     if retry_delay_s is not None:  # dag.test() waits out retry delays for real
         for t in dag.tasks:
             t.retry_delay = timedelta(seconds=retry_delay_s)
@@ -178,3 +180,24 @@ def test_bad_params_are_rejected_before_any_task_touches_a_store(airflow_db, set
         with pytest.raises(ParamValidationError, match=f"param {param}"):
             dag.test(logical_date=T0 + timedelta(minutes=i), run_conf=conf)
     assert not settings.home.exists()  # no catalog file, no Qdrant path was ever opened
+
+
+def test_the_alias_param_refuses_exactly_the_aliases_no_collection_name_can_hold(airflow_db, settings):
+    """maxLength comes from the naming rule for the configured model (it was 120: runs then failed in plan)."""
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from vidvec.core.naming import MAX_NAME, max_alias_length
+    from vidvec.embed.base import identity
+    from vidvec.store import open_store
+
+    longest = max_alias_length(identity(settings).model_id)
+    assert longest < 120
+    dag = get_dag("vidvec_full_rebuild", retry_delay_s=0)
+    with pytest.raises(ParamValidationError, match="param alias"):
+        dag.test(logical_date=T0, run_conf={"alias": "a" * (longest + 1)})
+    assert not settings.home.exists()  # refused before any task ran
+    run = dag.test(logical_date=T0 + timedelta(minutes=1), run_conf={"alias": "a" * longest, "shards": 1})
+    assert run.state == "success"
+    with open_store(settings) as store:
+        (name,) = store.aliases().values()
+    assert len(name) == MAX_NAME and name.startswith("a" * longest + "__")

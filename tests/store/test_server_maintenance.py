@@ -123,18 +123,19 @@ def test_local_mode_says_what_does_not_apply(settings):
 
 
 def test_compaction_vacuums_after_purges_only_and_never_a_build(server_store):
-    from vidvec.compaction import compact_options, vacuum
+    from vidvec.compaction import Reconciled, vacuum
+    from vidvec.params import CompactOptions
 
     def rec(name, purged, points=1000, state="ready"):
-        return {"collection": name, "state": state, "counts": {"purged": purged}, "before": {"points": points}}
+        return Reconciled(name, state, False, {"points": points}, {}, {"purged": purged}, 0, {}, "")
 
     done = vacuum(server_store, [rec("c", 50), rec("c", 0), rec("c", 50, state="building"), rec("c", 5)],
-                  compact_options())
-    assert [d["applied"] for d in done] == [True, False, False, True]
-    assert done[1]["why"] == "nothing purged" and "being built" in done[2]["why"]
+                  CompactOptions())
+    assert [d.applied for d in done] == [True, False, False, True]
+    assert done[1].why == "nothing purged" and "being built" in done[2].why
     patches = [c[2]["optimizers_config"]["deleted_threshold"] for c in FakeQdrant.calls if c[0] == "PATCH"]
     assert patches == [0.01, 0.2, 0.2]  # a 5% purge drives it (then restores); a 0.5% one only wakes it
-    assert [d["applied"] for d in vacuum(server_store, [rec("c", 50)], compact_options(dry_run=True))] == [False]
+    assert [d.applied for d in vacuum(server_store, [rec("c", 50)], CompactOptions(dry_run=True))] == [False]
 
 
 def test_restore_asks_the_server_to_recover_the_snapshot_under_a_new_name(server_store, monkeypatch):

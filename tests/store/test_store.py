@@ -188,3 +188,99 @@ def test_payload_from_a_catalog_row(sample_slice):
     assert {k for k, val in body.items() if val in (None, "")} == set()
     assert point_id(v.video_id)  # the id the store uses for it
     assert datetime.fromtimestamp(body["updated_at"] / 1e6, tz=timezone.utc) == v.updated_at
+
+
+def test_at_one_version_a_tombstone_wins_and_the_write_says_what_it_wrote(store):
+    """Issue 11 item 1: the tie rule of core/versions.py, on every engine, with honest results."""
+    store.create_collection("c", SPEC, {})
+    t = to_micros(datetime(2026, 11, 29, 12, tzinfo=timezone.utc))
+    assert store.write_if_newer("c", [point(v, t, tag="first") for v in "abcde"], dim=8) == set("abcde")
+    assert store.write_if_newer("c", [point(v, t, tag="again") for v in "abcde"], dim=8) == set()  # a retry
+    got = store.write_if_newer("c", [tombstone("a", "private", t), tombstone("b", "deleted", t),
+                                     tombstone("c", "private", t - 1), point("d", t + 1, tag="newer")], dim=8)
+    assert got == {"a", "b", "d"}  # c: an older version, whatever its status
+    assert store.write_if_newer("c", [tombstone("a", "deleted", t), tombstone("b", "private", t),
+                                      point("a", t), point("b", t)], dim=8) == {"a"}  # private -> deleted only
+    assert store.versions("c", list("abcd")) == {"a": ("deleted", t), "b": ("deleted", t), "c": ("public", t),
+                                                 "d": ("public", t + 1)}
+    assert store.get_points("c", ["c"])["c"]["payload"]["tag"] == "first"  # same version: content stays
+    assert sorted(h.video_id for h in store.search("c", vec(0), k=10)) == ["c", "d", "e"]
+    assert store.write_if_newer("c", [tombstone("e", "private", t), tombstone("e", "deleted", t)], dim=8) == {"e"}
+    assert store.versions("c", ["e"]) == {"e": ("deleted", t)}
+
+
+def test_similar_refuses_a_video_that_is_not_served(store):
+    """Issue 11 item 2: a tombstone's placeholder vector is never a query."""
+    from vidvec.errors import NotServed
+
+    store.create_collection("c", SPEC, {})
+    store.write_if_newer("c", [point(v, 1, i=i) for i, v in enumerate("abcd")], dim=8)
+    store.write_if_newer("c", [tombstone("b", "deleted", 2), tombstone("c", "private", 2),
+                               tombstone("never", "deleted", 2)], dim=8)
+    for video_id, status in (("b", "deleted"), ("c", "private"), ("never", "deleted")):
+        with pytest.raises(NotServed, match=f"video '{video_id}' is {status} in 'c': not served"):
+            store.similar("c", video_id)
+    with pytest.raises(NotFound):  # NotServed is a NotFound: callers that skip unknown ids skip these too
+        store.similar("c", "b")
+    assert [h.video_id for h in store.similar("c", "a", k=10)] == ["d"]
+
+
+def test_foreign_points_are_visible_by_raw_id_never_served_as_vidvec_and_deletable(store):
+    """Issue 11 items 5 and 6: points vidvec did not write, at other ids, with any payload."""
+    from tests.store.helpers import write_raw
+
+    store.create_collection("c", SPEC, {})
+    store.write_if_newer("c", [point(v, 1, i=0) for v in ("a", "b")] + [tombstone("z", "deleted", 1)], dim=8)
+    foreign = [(7, vec(0), {"status": "public", "title": "no video_id"}),
+               ("2f1c0b7e-9a4d-4c3e-8b2a-1d0e9f8c7b6a", vec(0), {"video_id": "a", "status": "public",
+                                                                 "updated_at": 1}),  # a duplicate of a
+               ("0b7e2f1c-4d9a-4e3c-8a2b-0e9f1d8c7b6a", vec(0), {"video_id": "b c", "status": "public"})]
+    write_raw(store, "c", foreign)
+    pages = list(store.scroll_points("c", batch=2))
+    seen = {p.id: p.video_id for page in pages for p in page}
+    assert seen == {point_id(v): v for v in ("a", "b", "z")} | {7: None, foreign[1][0]: "a", foreign[2][0]: "b c"}
+    assert [len(p) for p in pages] == [2, 2, 2]
+    assert store.count("c", public_only=True) == 4  # public points naming a video, whoever wrote them
+    assert store.count_served("c") == 2  # at vidvec's id: a and b
+    hits = store.similar("c", "b", k=10)  # the duplicate of a is served, but nothing without a video_id
+    assert sorted(h.video_id for h in hits) == ["a", "a", "b c"]
+    assert "a" not in [h.video_id for h in store.similar("c", "a", k=10)]  # nor the query's own duplicate
+    store.delete_ids("c", [7, foreign[1][0]])
+    assert {p.id for page in store.scroll_points("c") for p in page} == {
+        point_id(v) for v in ("a", "b", "z")} | {foreign[2][0]}
+    assert [p.payload for page in store.scroll_points("c", fields=["status"]) for p in page if p.id == 7] == []
+    assert {p.payload.get("status") for page in store.scroll_points("c", fields=["status"]) for p in page} == {
+        "public", "deleted"} and all(set(p.payload) <= {"status"} for pg in store.scroll_points(
+            "c", fields=["status"]) for p in pg)
+
+
+def test_conditional_purge_returns_what_it_deleted(store):
+    store.create_collection("c", SPEC, {})
+    store.write_if_newer("c", [point(v, 10) for v in "abc"], dim=8)
+    assert store.delete_if_not_newer("c", {"a": 10, "b": 9, "absent": 99}) == {"a"}
+    assert store.delete_if_not_newer("c", {}) == set()
+    assert sorted(store.versions("c", list("abc"))) == ["b", "c"]
+
+
+def test_the_update_filter_alone_enforces_the_rule(store):
+    """A server decides with each point's update_filter even when a racing writer beats the pre-read."""
+    if store.capabilities.engine == "qdrant-edge":
+        pytest.skip("Edge never receives a conditional operation (decided under its lock)")
+    from qdrant_client import models
+
+    from tests.core.test_versions import TIES
+    from vidvec.core.versions import replace_bound
+    from vidvec.store.qdrant import _version
+
+    store.create_collection("c", SPEC, {})
+    cases = {f"t{i}": case for i, case in enumerate(TIES)}
+    store.write_if_newer("c", [tombstone(v, old[0], old[1]) if old[0] != "public" else point(v, old[1])
+                               for v, (_, old, _) in cases.items()], dim=8)
+    racing = {v: tombstone(v, new[0], new[1]) if new[0] != "public" else point(v, new[1], tag="new")
+              for v, (new, _, _) in cases.items()}
+    store.client.batch_update_points("c", [models.UpsertOperation(upsert=models.PointsList(
+        points=[store._point(p, 8)], update_filter=_version(replace_bound(p)))) for p in racing.values()],
+        wait=True)
+    got = store.versions("c", list(cases))
+    assert {v: got[v] == (new[0], new[1]) for v, (new, _, _) in cases.items()} == {
+        v: lands or new == old for v, (new, old, lands) in cases.items()}

@@ -3,6 +3,7 @@ pull, ack after the writes, nack and redelivery, the subscription's dead-letter 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -21,8 +22,10 @@ def pubsub(pubsub_emulator):
     from google.cloud import pubsub_v1
     from google.cloud.pubsub_v1.types import DeadLetterPolicy
 
+    from vidvec.stream.pubsub import subscriber_client
+
     tag = uuid.uuid4().hex[:8]
-    pub, sub = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    pub, sub = pubsub_v1.PublisherClient(), subscriber_client()
     topic = pub.create_topic(name=f"projects/{PROJECT}/topics/events-{tag}").name
     dlq = pub.create_topic(name=f"projects/{PROJECT}/topics/dead-{tag}").name
     subscription = sub.create_subscription(request={
@@ -100,3 +103,39 @@ def test_events_publish_goes_to_the_topic(settings, pubsub):
         assert publish([event("t1", "delete", 1)]) == 1
     (got,) = pubsub.pull(pubsub.bare)
     assert got.message.data == event("t1", "delete", 1)
+
+
+def test_the_largest_event_fits_a_publish_request_with_dead_letter_attributes(pubsub):
+    """EVENT_BYTES (core/limits.py) stays under Pub/Sub's request limit, which the client checks itself."""
+    from google.cloud import pubsub_v1
+
+    from vidvec.core.limits import EVENT_BYTES
+
+    payload = b'{"video_id": "big", "op": "upsert", "updated_at": "2026-01-01T00:00:00Z", "t": "'
+    payload += b"x" * (EVENT_BYTES - len(payload) - 2) + b'"}'
+    publisher = pubsub_v1.PublisherClient()
+    try:  # the attributes PubSubSource.dead_letter adds, at their largest
+        publisher.publish(pubsub.topic, payload, vidvec_reason="r" * 1024, vidvec_source_subscription=pubsub.bare,
+                          vidvec_source_message_id="9" * 20).result(60)
+    finally:
+        publisher.stop()
+    (got,) = pubsub.pull(pubsub.bare, timeout=30)
+    assert len(got.message.data) == EVENT_BYTES
+
+
+def test_a_five_mib_transcript_streams_through_pubsub_into_the_store(settings, embedder, pubsub):
+    from vidvec.core.limits import TRANSCRIPT_BYTES
+    from vidvec.stream.publish import open_publisher
+    from vidvec.stream.settings import load_sidecar_settings
+
+    with open_store(settings) as store:
+        make_target(store, "live1", embedder)
+    talk = ("Длинный доклад о реках и озёрах. " * 100_000)[: TRANSCRIPT_BYTES // 2]
+    sc = load_sidecar_settings(source="pubsub", pubsub_subscription=pubsub.subscription, pubsub_topic=pubsub.topic)
+    body = json.loads(event("talk", "upsert", 1, "Реки")) | {"transcript": talk}
+    with open_publisher(settings, sc) as publish:  # UTF-8 JSON: 5 MiB (escaped \\uXXXX would be 15)
+        publish([json.dumps(body, ensure_ascii=False).encode()])
+    with Running(settings, embedder, source="pubsub", pubsub_subscription=pubsub.subscription) as running:
+        assert wait_for(lambda: running.count("applied") == 1, timeout=60), running.count("dead_lettered")
+    with open_store(settings) as store:
+        assert store.get_points("live1", ["talk"])["talk"]["payload"]["status"] == "public"

@@ -82,10 +82,10 @@ BAD = {
     json.dumps({"video_id": 7, "op": "upsert", "updated_at": at(1)}).encode(): "video_id",
     json.dumps({"video_id": "x2", "op": "upsert", "updated_at": at(1), "tags": "a,b"}).encode(): "tags",
     json.dumps({"video_id": "x3", "op": "merge", "updated_at": at(1)}).encode(): "op: Input should be",
-    json.dumps({"video_id": "x4", "op": "upsert", "updated_at": at(1), "title": "t" * 1_200_000}).encode():
+    json.dumps({"video_id": "x4", "op": "upsert", "updated_at": at(1), "transcript": "t" * 10_000_000}).encode():
         "bytes; the limit",
     json.dumps({"video_id": "x5", "op": "upsert", "updated_at": at(1), "title": "d" * 50_000}).encode():
-        "title: String should have at most",
+        "title is 50,000 characters; the limit is 1,000",
     b'{"video_id": "x6", "op": "upsert", "updated_at": "2026-11-01T00:00:00Z", "title": "caf\xe9"}': "not UTF-8",
     json.dumps({"video_id": "x7", "op": "upsert", "updated_at": "2999-01-01T00:00:00Z", "title": "t"}).encode():
         "in the future",
@@ -189,3 +189,40 @@ def test_a_batch_that_keeps_failing_is_dead_lettered_after_max_attempts(settings
     letters = DeadLetterFile(load_sidecar_settings().dead_letter_file(settings.home)).read()
     assert [d["attempt"] for d in letters] == [3, 3] and all("failed 3 time(s)" in d["reason"] for d in letters)
     assert acked(settings)[1] == 0 and points(settings, "broken", ["z1", "z2"]) == {}
+
+
+def test_a_five_mib_transcript_is_indexed_with_the_recipe_cut(settings, embedder, publish):
+    """A long talk is input: the sidecar embeds the recipe's cut of it (the issue: dead-lettered at 256 KB)."""
+    from vidvec.core.limits import TRANSCRIPT_BYTES
+
+    with open_store(settings) as store:
+        make_target(store, "live1", embedder)
+    talk = ("長い講演の書き起こしです。川と湖について話します。" * 120_000)[: TRANSCRIPT_BYTES // 3]
+    body = json.loads(event("talk", "upsert", 1, "Rivers")) | {"transcript": talk}
+    publish([json.dumps(body, ensure_ascii=False).encode(), event("small", "upsert", 1, "Short")])
+    running = drain(settings, embedder)
+    got = points(settings, "live1", ["talk", "small"])
+    video = Video("talk", "Rivers", transcript=talk, language="en", category="test", updated_at=_t(1))
+    assert got["talk"]["payload"]["text_hash"] == expected_hash(video) and "small" in got
+    assert running.count("dead_lettered") == 0
+
+
+def test_the_local_source_bounds_a_batch_by_bytes(settings, publish, monkeypatch):
+    import threading
+
+    import vidvec.stream.local as local
+
+    publish([b"x" * 30] * 50)
+    log = LocalLog(load_sidecar_settings().log_file(settings.home))
+    try:
+        assert len(log.read_after(0, 100, max_bytes=61)) == 3  # 0, 30 and 60 bytes before each
+        assert len(log.read_after(0, 100, max_bytes=0)) == 1  # never an empty read while events wait
+    finally:
+        log.close()
+    monkeypatch.setattr(local, "BATCH_BYTES", 100)
+    source = local.LocalSource(load_sidecar_settings().log_file(settings.home),
+                               DeadLetterFile(settings.home / "dead.jsonl"))
+    try:
+        assert len(source.pull(256, 0.05, threading.Event())) == 4  # not 50 at once
+    finally:
+        source.close()

@@ -58,6 +58,20 @@ class Promotion:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """A person's answer to "move alias to collection?" (vidvec_promote with approval on)."""
+
+    run_id: str  # the promote run that asked (and, approved, the promotion's actor)
+    alias: str
+    collection: str
+    approved: bool
+    decided_at: datetime
+    responded_by: str | None  # None: nobody answered in time and the default (reject) applied
+    reason: str = ""
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
 class AuditRow:
     """One row of `recall_audits`: one audit of one collection, one slice."""
 
@@ -135,6 +149,14 @@ class Catalog(Protocol):
 
     def promotions(self, alias: str | None = None, limit: int = 100) -> list[Promotion]: ...
 
+    def record_approval(self, approval: Approval) -> None:
+        """Upsert by run_id: a retried approval task converges to its last answer."""
+        ...
+
+    def approvals(self, alias: str | None = None, limit: int = 50) -> list[Approval]:
+        """Newest first."""
+        ...
+
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,
                         statuses: tuple[str, ...] = ("public",)
                         ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
@@ -160,6 +182,31 @@ class Catalog(Protocol):
     def audit_rows(self, audit_id: str) -> list[AuditRow]: ...
 
     def close(self) -> None: ...
+
+
+class CatalogIds:
+    """The catalog's video ids as sorted 64-bit fingerprints: 8 bytes a video, not a set of strings.
+
+    A fingerprint collision (about 1 in 10^5 for 20M videos) would make an
+    unknown point look known: it is then kept, never wrongly purged.
+    """
+
+    def __init__(self):
+        self._parts: list[np.ndarray] = []
+        self._sorted: np.ndarray | None = None
+
+    def add(self, video_ids: Iterable[str]) -> None:
+        self._parts.append(np.fromiter((fingerprint(v) for v in video_ids), dtype=np.int64))
+
+    def freeze(self) -> None:
+        self._sorted = np.sort(np.concatenate(self._parts or [np.empty(0, np.int64)]))
+        self._parts = []
+
+    def holds(self, video_ids: list[str]) -> np.ndarray:
+        """One bool per id: is it a catalog video?"""
+        keys = np.fromiter((fingerprint(v) for v in video_ids), dtype=np.int64, count=len(video_ids))
+        at = np.searchsorted(self._sorted, keys).clip(max=max(len(self._sorted) - 1, 0))
+        return (self._sorted[at] == keys) if len(self._sorted) else np.zeros(len(keys), dtype=bool)
 
 
 def scan_all(catalog: Catalog, batch_size: int = 1000) -> Iterator[list[Video]]:

@@ -21,33 +21,29 @@ import numpy as np
 import pyarrow as pa
 from google.cloud import bigquery as bq
 
-from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard
-from vidvec.catalog.bigquery_schema import RECALL_AUDITS, TABLES, array, merge_sql, rows_param, scalar
-from vidvec.core.types import Video
+from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard
+from vidvec.catalog.bigquery_schema import APPROVALS, RECALL_AUDITS, TABLES, array, merge_batches, merge_sql, scalar
+from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
 if TYPE_CHECKING:
     from vidvec.config import Settings
 
 _PROJECT = re.compile(r"[a-z][a-z0-9.:-]{2,62}")
-_VIDEO_COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
-                  "category, status, published_at, updated_at")
+_VIDEO_COLUMNS = ", ".join(VIDEO_FIELDS)
 _AUDIT_COLUMNS = ", ".join(f.name for f in RECALL_AUDITS)
-MERGE_CHUNK = 200  # rows per MERGE: keeps each request well under BigQuery's 10 MB
+_APPROVAL_COLUMNS = [f.name for f in APPROVALS]
+_EMPTY_IS_NULL = ("description", "language", "owner_id", "category")  # NULL in BigQuery reads as ""
 
 
 def _video(row) -> Video:
-    return Video(video_id=row["video_id"], title=row["title"], description=row["description"] or "",
-                 tags=tuple(row["tags"] or ()), transcript=row["transcript"], language=row["language"] or "",
-                 owner_id=row["owner_id"] or "", category=row["category"] or "", status=row["status"],
-                 published_at=row["published_at"], updated_at=row["updated_at"])
+    values = {name: row[name] for name in VIDEO_FIELDS}
+    values |= {name: values[name] or "" for name in _EMPTY_IS_NULL}
+    return Video(**values | {"tags": tuple(values["tags"] or ())})
 
 
 def _video_row(v: Video) -> dict:
-    return {"video_id": v.video_id, "title": v.title, "description": v.description, "tags": v.tags,
-            "transcript": v.transcript, "language": v.language, "owner_id": v.owner_id,
-            "category": v.category, "status": v.status, "published_at": v.published_at,
-            "updated_at": v.updated_at}
+    return {name: getattr(v, name) for name in VIDEO_FIELDS}
 
 
 class BigQueryCatalog:
@@ -92,12 +88,12 @@ class BigQueryCatalog:
         return job.result()
 
     def _merge(self, name: str, rows: list[dict]) -> int:
-        """MERGE rows into a table, in chunks; the last row wins for a repeated key."""
+        """MERGE rows into a table, in statements bounded by rows and bytes; the last row wins for a repeated key."""
         schema, key, _ = TABLES[name]
         unique = list({tuple(r[k] for k in key): r for r in rows}.values())
-        for start in range(0, len(unique), MERGE_CHUNK):
-            self._query(merge_sql(self.table(name), schema, key),
-                        [rows_param("rows", schema, unique[start:start + MERGE_CHUNK])])
+        sql = merge_sql(self.table(name), schema, key)
+        for batch in merge_batches("rows", schema, unique):
+            self._query(sql, [batch])
         return len(rows)
 
     def _as_of_clause(self, name: str, as_of: datetime | None) -> str:
@@ -221,6 +217,17 @@ class BigQueryCatalog:
             [scalar("alias", alias, "STRING"), scalar("limit", limit)])
         return [Promotion(r["alias"], r["collection"], r["previous"], r["promoted_at"], r["actor"],
                           tuple(r["forced"] or ())) for r in rows]
+
+    # -- warehouse: approvals -------------------------------------------------------
+    def record_approval(self, a: Approval) -> None:
+        self._merge("approvals", [{c: getattr(a, c) for c in _APPROVAL_COLUMNS}])
+
+    def approvals(self, alias: str | None = None, limit: int = 50) -> list[Approval]:
+        rows = self._query(
+            f"SELECT {', '.join(_APPROVAL_COLUMNS)} FROM `{self.table('approvals')}` "
+            "WHERE @alias IS NULL OR alias = @alias ORDER BY decided_at DESC, run_id LIMIT @limit",
+            [scalar("alias", alias, "STRING"), scalar("limit", limit)])
+        return [Approval(**{c: r[c] for c in _APPROVAL_COLUMNS}) for r in rows]
 
     # -- warehouse: recall_audits (and what the audit reads) -----------------------
     def _embedded_public(self, select: str, where: str = "") -> str:

@@ -1,15 +1,24 @@
 """BigQuery table schemas and query parameters for vidvec's catalog and warehouse.
 
 Every value reaches BigQuery as a typed query parameter, never as SQL text;
-rows for a MERGE travel as one ARRAY<STRUCT<...>> parameter.
+rows for a MERGE travel as one ARRAY<STRUCT<...>> parameter, in statements
+bounded by rows and by the bytes of the request (BigQuery takes 10 MB).
+A STRING travels as its UTF-8 BYTES (base64 in the JSON request, 4/3 of its
+UTF-8 size in every script) and becomes a STRING again in the MERGE: sent as
+a JSON string, a Cyrillic or Japanese transcript would cost up to 6 bytes a
+character and a valid 5 MiB one would not fit a request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
 from google.cloud import bigquery as bq
+
+from vidvec.core.limits import MERGE_BYTES, MERGE_ROWS
+from vidvec.errors import VidvecError
 
 _F = bq.SchemaField
 
@@ -42,6 +51,16 @@ PROMOTIONS = (
     _F("actor", "STRING", mode="REQUIRED"),
     _F("forced", "STRING", mode="REPEATED"),
 )
+APPROVALS = (  # who answered a promotion's approval request, and why
+    _F("run_id", "STRING", mode="REQUIRED"),
+    _F("alias", "STRING", mode="REQUIRED"),
+    _F("collection", "STRING", mode="REQUIRED"),
+    _F("approved", "BOOL", mode="REQUIRED"),
+    _F("decided_at", "TIMESTAMP", mode="REQUIRED"),
+    _F("responded_by", "STRING"),  # NULL: timed out, the default (reject) applied
+    _F("reason", "STRING", mode="REQUIRED"),
+    _F("timed_out", "BOOL", mode="REQUIRED"),
+)
 RECALL_AUDITS = (  # one row per audit, slice and filtered (DuckDB: recall_audits)
     _F("audit_id", "STRING", mode="REQUIRED"),
     _F("collection", "STRING", mode="REQUIRED"),
@@ -66,6 +85,7 @@ TABLES: dict[str, tuple[tuple[bq.SchemaField, ...], tuple[str, ...], list[str]]]
     "videos": (VIDEOS, ("video_id",), ["video_id"]),
     "video_embeddings": (VIDEO_EMBEDDINGS, ("video_id", "model_id"), ["model_id", "video_id"]),
     "promotions": (PROMOTIONS, ("alias", "promoted_at"), ["alias"]),
+    "approvals": (APPROVALS, ("run_id",), ["alias"]),
     "recall_audits": (RECALL_AUDITS, ("audit_id", "slice", "filtered"), ["collection", "audit_id"]),
 }
 
@@ -91,34 +111,61 @@ def array(name: str, values: Sequence, type_: str = "STRING") -> bq.ArrayQueryPa
     return bq.ArrayQueryParameter(name, type_, list(values))
 
 
+def _as_bytes(field: bq.SchemaField) -> bool:
+    return field.field_type == "STRING" and field.mode != "REPEATED"
+
+
 def _field_type(field: bq.SchemaField):
     if field.mode == "REPEATED":
         return bq.ArrayQueryParameterType(field.field_type, name=field.name)
-    return bq.ScalarQueryParameterType(field.field_type, name=field.name)
+    return bq.ScalarQueryParameterType("BYTES" if _as_bytes(field) else field.field_type, name=field.name)
 
 
 def _field_value(field: bq.SchemaField, value):
     if field.mode == "REPEATED":
         return bq.ArrayQueryParameter(field.name, field.field_type, [float(x) for x in value]
                                       if field.field_type == "FLOAT64" else list(value))
+    if _as_bytes(field):
+        return bq.ScalarQueryParameter(field.name, "BYTES", None if value is None else value.encode("utf-8"))
     if field.field_type == "TIMESTAMP":
         value = utc(value)
     return bq.ScalarQueryParameter(field.name, field.field_type, value)
 
 
-def rows_param(name: str, schema: Sequence[bq.SchemaField], rows: Sequence[dict]) -> bq.ArrayQueryParameter:
-    """ARRAY<STRUCT<schema>> holding rows (dicts keyed by column name)."""
+def _request_bytes(struct: bq.StructQueryParameter) -> int:
+    """What one row adds to the request: its JSON, as the client sends it."""
+    return len(json.dumps(struct.to_api_repr()["parameterValue"])) + 2
+
+
+def merge_batches(name: str, schema: Sequence[bq.SchemaField],
+                  rows: Sequence[dict]) -> Iterator[bq.ArrayQueryParameter]:
+    """ARRAY<STRUCT<schema>> parameters holding rows (dicts keyed by column name), each one MERGE's:
+    at most MERGE_ROWS rows and MERGE_BYTES of encoded rows, so a request stays under BigQuery's 10 MB."""
     struct_type = bq.StructQueryParameterType(*(_field_type(f) for f in schema))
-    values = [bq.StructQueryParameter(None, *(_field_value(f, row[f.name]) for f in schema)) for row in rows]
-    return bq.ArrayQueryParameter(name, struct_type, values)
+    batch, held = [], 0
+    for row in rows:
+        struct = bq.StructQueryParameter(None, *(_field_value(f, row[f.name]) for f in schema))
+        size = _request_bytes(struct)
+        if size > MERGE_BYTES:  # core/limits.py keeps every valid video below this
+            raise VidvecError(f"a row of {size:,} bytes cannot be sent to BigQuery (at most {MERGE_BYTES:,})")
+        if batch and (len(batch) >= MERGE_ROWS or held + size > MERGE_BYTES):
+            yield bq.ArrayQueryParameter(name, struct_type, batch)
+            batch, held = [], 0
+        batch.append(struct)
+        held += size
+    if batch:
+        yield bq.ArrayQueryParameter(name, struct_type, batch)
 
 
 def merge_sql(table: str, schema: Sequence[bq.SchemaField], key: Sequence[str]) -> str:
     """MERGE the rows of parameter @rows into table on key: retried, it converges."""
     cols = [f.name for f in schema]
     # The emulator (and BigQuery) accept struct fields selected by name; it does
-    # not expand `SELECT * FROM UNNEST(@rows)` into columns.
-    source = ", ".join(f"r.{c}" for c in cols)
+    # not expand `SELECT * FROM UNNEST(@rows)` into columns. Strings arrive as
+    # UTF-8 bytes (always valid: Python encoded them), which the emulator converts
+    # with SAFE_CONVERT_BYTES_TO_STRING only (its CAST AS STRING gives escapes).
+    source = ", ".join(f"SAFE_CONVERT_BYTES_TO_STRING(r.{f.name}) AS {f.name}" if _as_bytes(f) else f"r.{f.name}"
+                       for f in schema)
     on = " AND ".join(f"T.{k} = S.{k}" for k in key)
     update = ", ".join(f"{c} = S.{c}" for c in cols if c not in key)
     return (f"MERGE `{table}` T USING (SELECT {source} FROM UNNEST(@rows) AS r) S ON {on} "

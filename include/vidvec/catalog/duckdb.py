@@ -20,9 +20,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vidvec.catalog.base import AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
+from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
 from vidvec.config import DUCKDB_MEMORY_LIMIT
-from vidvec.core.types import Video
+from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
 SCHEMA = """
@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS promotions (
     forced      VARCHAR[] NOT NULL DEFAULT [],
     PRIMARY KEY (alias, promoted_at)
 );
+CREATE TABLE IF NOT EXISTS approvals (
+    run_id       VARCHAR PRIMARY KEY, -- the promote run that asked
+    alias        VARCHAR NOT NULL,
+    collection   VARCHAR NOT NULL,
+    approved     BOOLEAN NOT NULL,
+    decided_at   TIMESTAMPTZ NOT NULL,
+    responded_by VARCHAR,            -- NULL: timed out, the default (reject) applied
+    reason       VARCHAR NOT NULL DEFAULT '',
+    timed_out    BOOLEAN NOT NULL DEFAULT false
+);
 CREATE TABLE IF NOT EXISTS recall_audits (
     audit_id     VARCHAR NOT NULL,
     collection   VARCHAR NOT NULL,
@@ -81,18 +91,25 @@ CREATE TABLE IF NOT EXISTS recall_audits (
 """
 _AUDIT_COLUMNS = ("audit_id, collection, model_id, engine, k, sample_size, slice, filtered, queries, recall, "
                   "coverage, staleness, mismatch, passed, audit_passed, audited_at, seed")
-_COLUMNS = ("video_id, title, description, tags, transcript, language, owner_id, "
-            "category, status, published_at, updated_at")
+_APPROVAL_COLUMNS = "run_id, alias, collection, approved, decided_at, responded_by, reason, timed_out"
+_COLUMNS = ", ".join(VIDEO_FIELDS)
+_ARROW = {"tags": pa.list_(pa.string()), "published_at": pa.timestamp("us", "UTC"),
+          "updated_at": pa.timestamp("us", "UTC")}  # the other columns are strings
 WAREHOUSE_DIM = 512  # video_embeddings.vector is FLOAT[512]: MUSE v3's dimension
 
 
 def _video(row: tuple) -> Video:
-    (video_id, title, description, tags, transcript, language, owner_id,
-     category, status, published_at, updated_at) = row
-    return Video(video_id=video_id, title=title, description=description, tags=tuple(tags),
-                 transcript=transcript, language=language, owner_id=owner_id,
-                 category=category, status=status, published_at=published_at,
-                 updated_at=updated_at)
+    values = dict(zip(VIDEO_FIELDS, row, strict=True))
+    return Video(**values | {"tags": tuple(values["tags"])})
+
+
+def _column(videos: list[Video], name: str) -> pa.Array:
+    values = [getattr(v, name) for v in videos]
+    if name in ("published_at", "updated_at"):
+        values = [_utc(ts) for ts in values]
+    elif name == "tags":
+        values = [list(tags) for tags in values]
+    return pa.array(values, type=_ARROW.get(name, pa.string()))
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -126,30 +143,23 @@ class DuckDBCatalog:
 
     # -- catalog -----------------------------------------------------------
     def upsert_videos(self, videos: Iterable[Video]) -> int:
-        rows = list(videos)
+        """Write rows as given; the last one wins for a repeated video (DuckDB alone would keep the first)."""
+        rows = list({v.video_id: v for v in videos}.values())
         if not rows:
             return 0
-        table = pa.table({
-            "video_id": [v.video_id for v in rows],
-            "title": [v.title for v in rows],
-            "description": [v.description for v in rows],
-            "tags": pa.array([list(v.tags) for v in rows], type=pa.list_(pa.string())),
-            "transcript": [v.transcript for v in rows],
-            "language": [v.language for v in rows],
-            "owner_id": [v.owner_id for v in rows],
-            "category": [v.category for v in rows],
-            "status": [v.status for v in rows],
-            "published_at": pa.array([_utc(v.published_at) for v in rows], type=pa.timestamp("us", "UTC")),
-            "updated_at": pa.array([_utc(v.updated_at) for v in rows], type=pa.timestamp("us", "UTC")),
-            "fingerprint": pa.array([fingerprint(v.video_id) for v in rows], type=pa.int64()),
-        })
+        table = pa.table({name: _column(rows, name) for name in VIDEO_FIELDS}
+                         | {"fingerprint": pa.array([fingerprint(v.video_id) for v in rows], type=pa.int64())})
+        self._insert("videos", table)
+        return len(rows)
+
+    def _insert(self, name: str, table: pa.Table) -> None:
         cur = self.con.cursor()
         try:
             cur.register("incoming", table)
-            cur.execute("INSERT OR REPLACE INTO videos SELECT * FROM incoming")
+            columns = ", ".join(table.column_names)
+            cur.execute(f"INSERT OR REPLACE INTO {name} ({columns}) SELECT {columns} FROM incoming")
         finally:
             cur.close()
-        return len(rows)
 
     def get_videos(self, video_ids: Iterable[str]) -> dict[str, Video]:
         ids = list(dict.fromkeys(video_ids))
@@ -197,7 +207,7 @@ class DuckDBCatalog:
                                    ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
         """scan_shard's rows with their stored embedding of model_id, joined in one pass."""
         check_shard(shard, n_shards)
-        columns = ", ".join(f"v.{c}" for c in _COLUMNS.split(", "))
+        columns = ", ".join(f"v.{c}" for c in VIDEO_FIELDS)
         cur = self.con.cursor()
         try:
             reader = cur.sql(
@@ -238,7 +248,7 @@ class DuckDBCatalog:
                 for r in rows}
 
     def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
-        rows = list(rows)
+        rows = list({(r.video_id, r.model_id): r for r in rows}.values())  # the last wins, as in BigQuery
         if not rows:
             return 0
         matrix = np.stack([np.asarray(r.vector, dtype=np.float32).reshape(-1) for r in rows])
@@ -253,12 +263,7 @@ class DuckDBCatalog:
             "source_updated_at": pa.array([_utc(r.source_updated_at) for r in rows], type=pa.timestamp("us", "UTC")),
             "embedded_at": pa.array([_utc(r.embedded_at) for r in rows], type=pa.timestamp("us", "UTC")),
         })
-        cur = self.con.cursor()
-        try:
-            cur.register("incoming", table)
-            cur.execute("INSERT OR REPLACE INTO video_embeddings SELECT * FROM incoming")
-        finally:
-            cur.close()
+        self._insert("video_embeddings", table)
         return len(rows)
 
 
@@ -276,6 +281,19 @@ class DuckDBCatalog:
             "WHERE $alias IS NULL OR alias = $alias ORDER BY promoted_at DESC LIMIT $limit",
             {"alias": alias, "limit": limit}).fetchall()
         return [Promotion(r[0], r[1], r[2], r[3], r[4], tuple(r[5])) for r in rows]
+
+    # -- warehouse: approvals (who said yes or no to a promotion, and why) ----
+    def record_approval(self, a: Approval) -> None:
+        self.con.execute(f"INSERT OR REPLACE INTO approvals ({_APPROVAL_COLUMNS}) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         [a.run_id, a.alias, a.collection, a.approved, a.decided_at, a.responded_by,
+                          a.reason, a.timed_out])
+
+    def approvals(self, alias: str | None = None, limit: int = 50) -> list[Approval]:
+        rows = self.con.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE $alias IS NULL OR "
+                                "alias = $alias ORDER BY decided_at DESC, run_id LIMIT $limit",
+                                {"alias": alias, "limit": limit}).fetchall()
+        return [Approval(*r) for r in rows]
 
     # -- warehouse: recall_audits (and what the audit reads) -----------------
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,
@@ -357,7 +375,7 @@ def _matrix(vectors: pa.Array) -> np.ndarray:
 
 
 def _videos_with_embeddings(batch: pa.RecordBatch) -> tuple[list[Video], dict[str, StoredEmbedding]]:
-    names = _COLUMNS.split(", ")
+    names = VIDEO_FIELDS
     columns = {name: batch.column(name).to_pylist() for name in names}
     videos = [_video(row) for row in zip(*(columns[n] for n in names), strict=True)]
     hashes = batch.column("text_hash").to_pylist()

@@ -13,13 +13,14 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from vidvec.core.ids import validate_video_id
-from vidvec.core.types import STATUSES, Video
+from vidvec.core.limits import EVENT_BYTES, check_fields
+from vidvec.core.types import STATUSES, VIDEO_FIELDS, Video, to_micros
+from vidvec.core.versions import Version, supersedes
 from vidvec.errors import VidvecError
 
-MAX_EVENT_BYTES = 256 * 1024  # a transcript fits; a runaway payload does not
 MAX_CLOCK_SKEW = timedelta(hours=1)  # updated_at may lead our clock by this much
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -47,30 +48,41 @@ def _video_id(value: str) -> str:
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_as_utc)]
-Text = Annotated[str, Field(max_length=10_000)]
-Short = Annotated[str, Field(max_length=128)]
 
 
 class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", strict=False)
 
-    video_id: Annotated[str, Field(max_length=64), AfterValidator(_video_id)]
+    video_id: Annotated[str, AfterValidator(_video_id)]
     op: Literal["upsert", "delete"]
     updated_at: Timestamp
-    title: Annotated[str, Field(max_length=1_000)] | None = None
-    description: Text = ""
-    tags: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] = []
-    transcript: Annotated[str, Field(max_length=200_000)] | None = None
-    language: Annotated[str, Field(max_length=32)] = ""
-    owner_id: Short = ""
-    category: Short = ""
+    title: str | None = None
+    description: str = ""
+    tags: list[str] = []
+    transcript: str | None = None
+    language: str = ""
+    owner_id: str = ""
+    category: str = ""
     status: Literal[STATUSES] = "public"  # type: ignore[valid-type]
     published_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        try:
+            check_fields(self.__dict__)  # the limits a catalog row has too (core/limits.py)
+        except VidvecError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @property
     def self_contained(self) -> bool:
         """A delete, or an upsert carrying the text fields: no catalog lookup."""
         return self.op == "delete" or self.title is not None
+
+    @property
+    def version(self) -> Version:
+        """What the event says of the video: a delete is status deleted (core/versions.py ranks it)."""
+        return Version("deleted" if self.op == "delete" else self.status, to_micros(self.updated_at))
 
     def to_video(self) -> Video:
         """The video this event describes (a delete is a 'deleted' row)."""
@@ -78,24 +90,23 @@ class Event(BaseModel):
             return Video(video_id=self.video_id, title="", status="deleted", updated_at=self.updated_at)
         if self.title is None:
             raise VidvecError(f"event for {self.video_id} carries no title: look it up in the catalog")
-        return Video(video_id=self.video_id, title=self.title, description=self.description,
-                     tags=tuple(self.tags), transcript=self.transcript, language=self.language,
-                     owner_id=self.owner_id, category=self.category, status=self.status,
-                     published_at=self.published_at, updated_at=self.updated_at)
+        return Video(**{name: getattr(self, name) for name in VIDEO_FIELDS} | {"tags": tuple(self.tags)})
 
 
 def _reason(exc: ValidationError) -> str:
     parts = []
     for e in exc.errors()[:5]:
-        where = ".".join(map(str, e["loc"])) or "event"
-        parts.append(f"{where}: {e['msg']}")
+        if e["loc"]:
+            parts.append(f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+        else:  # the size checks (a model validator) name their field themselves
+            parts.append(e["msg"].removeprefix("Value error, "))
     return "; ".join(parts)
 
 
 def parse_event(raw: bytes, now: datetime, max_skew: timedelta = MAX_CLOCK_SKEW) -> Event:
     """Validate one raw event; BadEvent says why it can never be applied."""
-    if len(raw) > MAX_EVENT_BYTES:
-        raise BadEvent(f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}")
+    if len(raw) > EVENT_BYTES:
+        raise BadEvent(f"event is {len(raw):,} bytes; the limit is {EVENT_BYTES:,}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -125,11 +136,20 @@ def encode_event(event: Event) -> bytes:
     return event.model_dump_json(exclude_unset=True).encode("utf-8")
 
 
+def thin_event(video: Video) -> bytes:
+    """The event announcing a written catalog row; the sidecar reads the row itself."""
+    op = "delete" if video.status == "deleted" else "upsert"
+    return encode_event(Event(video_id=video.video_id, op=op, updated_at=video.updated_at))
+
+
 def newest_per_video(events: list[Event]) -> list[Event]:
-    """Keep each video's newest event; on a tie a delete wins (never resurrect)."""
+    """Keep each video's newest event by the one write rule: at one version a tombstone wins.
+
+    (A thin upsert's status is the catalog's, read later; here it ranks as public.)
+    """
     best: dict[str, Event] = {}
     for e in events:
         cur = best.get(e.video_id)
-        if cur is None or (e.updated_at, e.op == "delete") > (cur.updated_at, cur.op == "delete"):
+        if cur is None or supersedes(e.version, cur.version):
             best[e.video_id] = e
     return list(best.values())

@@ -9,28 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from vidvec.errors import VidvecError
+from vidvec.core.options import Options
+from vidvec.core.types import READY
+from vidvec.errors import VidvecError, shown
 
 GATES = ("ready", "count", "audit", "family")
 
 
-class GatePolicy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class GatePolicy(Options):
+    WHAT = "promotion policy"
 
     count_tolerance: float = Field(0.001, ge=0, le=1,
                                    description="allowed |points - catalog| / catalog")
     max_audit_age_hours: float = Field(24, gt=0, le=24 * 30,
                                        description="a passing audit older than this does not count")
-
-    @classmethod
-    def parse(cls, values: dict | None) -> GatePolicy:
-        try:
-            return cls(**(values or {}))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise VidvecError(f"invalid promotion policy: {problems}") from None
 
 
 @dataclass(frozen=True)
@@ -47,7 +41,7 @@ class PromotionFacts:
     collection: str
     state: str | None  # metadata "state"
     status: tuple[str, str]  # (collection status, optimizer status)
-    public_points: int
+    public_points: int  # served correctly: public points at vidvec's id (VectorStore.count_served)
     catalog_public: int
     family: str | None  # metadata "family"
     writer_family: str  # what the sidecar writes (the configured embedder's family)
@@ -67,21 +61,21 @@ class GateFailure:
 def check_forced(force: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     unknown = sorted(set(force) - set(GATES))
     if unknown:
-        raise VidvecError(f"unknown gate(s) {unknown} to force; gates are {list(GATES)}")
+        raise VidvecError(f"unknown gate(s) {shown(unknown)} to force; gates are {list(GATES)}")
     return tuple(sorted(set(force)))
 
 
 def _ready(f: PromotionFacts, _: GatePolicy) -> str | None:
-    if f.state != "ready" or f.status != ("green", "ok"):
+    if f.state != READY or f.status != ("green", "ok"):
         return (f"{f.collection} is not ready: metadata state {f.state!r}, "
-                f"status {f.status[0]}, optimizer {f.status[1]} (need ready, green, ok)")
+                f"status {f.status[0]}, optimizer {f.status[1]} (need {READY}, green, ok)")
     return None
 
 
 def _count(f: PromotionFacts, p: GatePolicy) -> str | None:
     allowed = p.count_tolerance * f.catalog_public
     if abs(f.public_points - f.catalog_public) > allowed:
-        return (f"{f.collection} holds {f.public_points} public points, the catalog "
+        return (f"{f.collection} serves {f.public_points} public points at vidvec's ids, the catalog holds "
                 f"{f.catalog_public} public videos (tolerance {p.count_tolerance:g} = {allowed:.0f})")
     return None
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
+from vidvec.core.options import Options
 from vidvec.errors import VidvecError
 
 EPS = 1e-4  # float32 rounding between two ways of computing one cosine
@@ -86,10 +87,10 @@ class SliceResult:
     recall: float | None
 
 
-class AuditThresholds(BaseModel):
+class AuditThresholds(Options):
     """What a collection must reach to pass; every failure is reported, not just the first."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    WHAT = "audit thresholds"
 
     min_recall: float = Field(0.95, ge=0, le=1, description="overall recall@k, unfiltered")
     min_filtered_recall: float = Field(0.95, ge=0, le=1, description="overall recall@k, language-filtered")
@@ -99,14 +100,8 @@ class AuditThresholds(BaseModel):
     max_staleness: float = Field(0.01, ge=0, le=1, description="points behind the catalog's updated_at")
     max_mismatch: float = Field(0.001, ge=0, le=1,
                                 description="points whose language/model/status disagree with the truth")
-
-    @classmethod
-    def parse(cls, values: dict | None) -> AuditThresholds:
-        try:
-            return cls(**(values or {}))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise VidvecError(f"invalid audit thresholds: {problems}") from None
+    max_foreign: float = Field(0.0, ge=0, le=1, description="public points not at vidvec's id (duplicates, "
+                               "another writer's): compaction removes them")
 
 
 def slice_failures(s: SliceResult, k: int, t: AuditThresholds) -> list[str]:
@@ -125,7 +120,7 @@ def slice_failures(s: SliceResult, k: int, t: AuditThresholds) -> list[str]:
 
 
 def audit_failures(slices: Sequence[SliceResult], k: int, coverage: float, staleness: float,
-                   mismatch: float, t: AuditThresholds) -> list[str]:
+                   mismatch: float, t: AuditThresholds, foreign: float = 0.0) -> list[str]:
     """Every threshold the audit misses, each message naming its slice or figure."""
     failures = [msg for s in slices for msg in slice_failures(s, k, t)]
     if coverage < t.min_coverage:
@@ -134,4 +129,6 @@ def audit_failures(slices: Sequence[SliceResult], k: int, coverage: float, stale
         failures.append(f"staleness {staleness:.4f} > {t.max_staleness}")
     if mismatch > t.max_mismatch:
         failures.append(f"payload mismatch {mismatch:.4f} > {t.max_mismatch}")
+    if foreign > t.max_foreign:
+        failures.append(f"foreign points {foreign:.4f} > {t.max_foreign}")
     return failures

@@ -20,12 +20,16 @@ import re
 from dataclasses import dataclass
 
 from vidvec.core.types import Video
-from vidvec.errors import VidvecError
+from vidvec.errors import VidvecError, shown
 
 _URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
-_EMAIL = re.compile(r"\S+@\S+\.\S+")
+# An e-mail address is what r"\S+@\S+\.\S+" removes: a whole token with an '@' after its first
+# character and a '.' at least two past it, not last. That regex backtracks in cubic time on a
+# long token of '@'s (2,000 take 3 s); finding the tokens that hold an '@' and testing them is linear.
+_AT_TOKEN = re.compile(r"(?<!\S)[^\s@]*+@\S*")
 _HANDLE = re.compile(r"(?<!\w)@\w+")
 _SPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(r"\s")
 
 
 PARTS = ("transcript", "title", "tags", "description")
@@ -58,23 +62,54 @@ def get_recipe(version: str = DEFAULT_RECIPE) -> Recipe:
     try:
         return RECIPES[version]
     except KeyError:
-        raise VidvecError(f"unknown text recipe {version!r}; known: {sorted(RECIPES)}") from None
+        raise VidvecError(f"unknown text recipe {shown(version)}; known: {sorted(RECIPES)}") from None
+
+
+def _email_removed(token: re.Match) -> str:
+    tok = token.group()
+    at = tok.find("@", 1)
+    return " " if at != -1 and tok.rfind(".", at + 2, len(tok) - 1) != -1 else tok
 
 
 def clean(text: str) -> str:
     text = _URL.sub(" ", text or "")
-    text = _EMAIL.sub(" ", text)
+    text = _AT_TOKEN.sub(_email_removed, text)
     text = _HANDLE.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
 
 
+def clean_prefix(text: str, n: int) -> str:
+    """clean(text)[:n], cleaning only as much of a long text as that prefix needs.
+
+    Every rewrite of `clean` happens inside one whitespace-free token (URLs,
+    e-mail addresses and handles hold no whitespace) before whitespace is
+    collapsed, so cleaning the text up to a whitespace character gives a
+    prefix of cleaning all of it. Growing such cuts until n characters come out
+    returns exactly what cleaning the whole text would, for every text (the
+    recipe's versions do not change); only a text without whitespace for
+    megabytes (one giant token) is cleaned whole.
+    """
+    size = 2 * n + 64
+    while size < len(text):
+        cut = _WHITESPACE.search(text, size)
+        if cut is None:
+            break
+        head = clean(text[:cut.start()])
+        if len(head) >= n:
+            return head[:n]
+        size = 2 * cut.start()
+    return clean(text)[:n]
+
+
 def build_text(video: Video, recipe: Recipe | None = None) -> str:
+    """The recipe's text; its work is bounded by the budget, not by a 5 MB transcript."""
     recipe = recipe or get_recipe()
+    budget = recipe.max_chars  # a part longer than the whole budget is cut by it anyway
     parts = {
-        "transcript": lambda: clean(video.transcript or ""),
-        "title": lambda: clean(video.title),
+        "transcript": lambda: clean_prefix(video.transcript or "", budget),
+        "title": lambda: clean_prefix(video.title, budget),
         "tags": lambda: ", ".join(t for t in (clean(tag) for tag in video.tags) if t),
-        "description": lambda: clean(video.description)[: recipe.description_chars],
+        "description": lambda: clean_prefix(video.description, recipe.description_chars),
     }
     texts = (parts[name]() for name in PARTS if name in recipe.parts)
     return "\n".join(p for p in texts if p)[: recipe.max_chars]

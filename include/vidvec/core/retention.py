@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vidvec.core.naming import parse_collection_name
+from vidvec.core.types import BUILDING, FAILED
 from vidvec.errors import VidvecError
 
 KEEP_REASONS = ("alias", "rollback", "building", "undated", "newest", "young")
@@ -65,7 +66,7 @@ def plan_retention(collections: list[Candidate], rollback_targets: set[str], now
     decided = {d.name for d in decisions}
     for members in groups.values():
         members.sort(key=lambda sc: (sc[0], sc[1].name), reverse=True)
-        newest = {c.name for _, c in [sc for sc in members if sc[1].state != "failed"][:keep_newest]}
+        newest = {c.name for _, c in [sc for sc in members if sc[1].state != FAILED][:keep_newest]}
         for stamp, c in members:
             if c.name in decided:
                 continue
@@ -83,7 +84,7 @@ def _protected(c: Candidate, rollback_targets: set[str], dated: bool) -> str | N
         return "alias"
     if c.name in rollback_targets:
         return "rollback"
-    if c.state == "building":
+    if c.state == BUILDING:
         return "building"
     if not dated:
         return "undated"

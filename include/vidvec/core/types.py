@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 STATUSES = ("public", "private", "deleted")
+# A collection's life (its metadata "state"): loading, finished and verified, or given up.
+BUILDING, READY, FAILED = "building", "ready", "failed"
 
 
 def to_micros(ts: datetime) -> int:
@@ -36,6 +40,32 @@ class Video:
     updated_at: datetime = field(default_factory=lambda: datetime(1970, 1, 1, tzinfo=timezone.utc))
 
 
+VIDEO_FIELDS = tuple(f.name for f in fields(Video))  # the catalog's columns, in order
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return asdict(value) if is_dataclass(value) else value
+
+
+class XCom:
+    """to_xcom() / from_xcom() for a frozen dataclass of JSON-safe values (a step's result between tasks).
+
+    Datetime fields travel as ISO-8601 strings; everything else as is.
+    """
+
+    def to_xcom(self) -> dict[str, Any]:
+        # not asdict(self): its deep copy of a pendulum datetime (Airflow's) drops the time zone
+        return {f.name: _json_safe(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]):
+        times = {f.name for f in fields(cls) if "datetime" in str(f.type)}
+        return cls(**{f.name: (datetime.fromisoformat(data[f.name]) if f.name in times and data[f.name] else
+                               data[f.name]) for f in fields(cls) if f.name in data})
+
+
 @dataclass(frozen=True)
 class PointToWrite:
     """A point ready for the store: id, vector and vidvec's payload fields."""
@@ -43,6 +73,19 @@ class PointToWrite:
     video_id: str
     vector: list[float] | None
     payload: dict
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """A point as an engine holds it, whoever wrote it: its raw id (a UUID string or an integer)."""
+
+    id: str | int
+    payload: dict
+    vector: list[float] | None = None
+
+    @property
+    def video_id(self) -> str | None:
+        return self.payload.get("video_id")
 
 
 @dataclass(frozen=True)

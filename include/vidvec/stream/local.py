@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from vidvec.core.limits import BATCH_BYTES
 from vidvec.stream.source import DeadLetterFile, Message
 
 CONSUMER = "sidecar"
@@ -51,9 +52,13 @@ class LocalLog:
             self.con.executemany("INSERT INTO events (data, published_at) VALUES (?, ?)", rows)
         return len(rows)
 
-    def read_after(self, position: int, limit: int) -> list[tuple[int, bytes, float]]:
-        return self.con.execute("SELECT seq, data, published_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                                (position, limit)).fetchall()
+    def read_after(self, position: int, limit: int, max_bytes: int = BATCH_BYTES) -> list[tuple[int, bytes, float]]:
+        """Up to `limit` events after position, while those before each hold less than max_bytes."""
+        return self.con.execute(
+            "SELECT seq, data, published_at FROM (SELECT seq, data, published_at, "
+            "sum(length(data)) OVER (ORDER BY seq) - length(data) AS before FROM events "
+            "WHERE seq > ? ORDER BY seq LIMIT ?) WHERE before < ? ORDER BY seq",
+            (position, limit, max(max_bytes, 1))).fetchall()
 
     def acked(self, consumer: str = CONSUMER) -> int:
         row = self.con.execute("SELECT position FROM cursors WHERE consumer = ?", (consumer,)).fetchone()
@@ -90,17 +95,22 @@ class LocalSource:
 
     def pull(self, max_messages: int, max_seconds: float, stop: threading.Event) -> list[Message]:
         """Wait up to max_seconds for a first event; then fill the batch until that event
-        has waited max_seconds in total (a backlog is never held back)."""
-        rows = self.log.read_after(self._read, max_messages)
+        has waited max_seconds in total (a backlog is never held back). A batch stops at
+        BATCH_BYTES of events (core/limits.py; at least one): 256 events of 9 MiB would be 2.3 GB."""
+        rows = self.log.read_after(self._read, max_messages, BATCH_BYTES)
+        held = sum(len(data) for _, data, _ in rows)
         deadline = time.monotonic() + max_seconds
-        while len(rows) < max_messages and not stop.is_set():
+        while len(rows) < max_messages and held < BATCH_BYTES and not stop.is_set():
             if rows:
                 deadline = time.monotonic() + max_seconds - max(0.0, time.time() - rows[0][2])
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             stop.wait(min(POLL_SECONDS, left))
-            rows.extend(self.log.read_after(rows[-1][0] if rows else self._read, max_messages - len(rows)))
+            more = self.log.read_after(rows[-1][0] if rows else self._read, max_messages - len(rows),
+                                       BATCH_BYTES - held)
+            rows.extend(more)
+            held += sum(len(data) for _, data, _ in more)
         if rows:
             self._read = rows[-1][0]
         out = []

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from vidvec.config import Settings
-from vidvec.core.events import Event, encode_event
-from vidvec.core.types import Video
+from vidvec.core.events import BadEvent, parse_event
+from vidvec.core.limits import BATCH_BYTES
 from vidvec.errors import VidvecError
 from vidvec.stream.settings import SidecarSettings
 
 Publish = Callable[[list[bytes]], int]
+
+
+def publish_lines(lines: Iterable[bytes], publish: Publish, now: datetime,
+                  report: Callable[[int, str], None]) -> tuple[int, int]:
+    """Validate raw events a line at a time and publish the good ones in batches of at most
+    BATCH_BYTES (a file of long transcripts never sits in memory whole); (published, bad)."""
+    good, held, published, bad = [], 0, 0, 0
+    for number, line in enumerate(lines, 1):
+        raw = line.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        try:
+            parse_event(raw, now)
+        except BadEvent as exc:
+            bad += 1
+            report(number, str(exc))
+            continue
+        good.append(raw)
+        held += len(raw)
+        if held >= BATCH_BYTES:
+            published, good, held = published + publish(good), [], 0
+    return published + (publish(good) if good else 0), bad
 
 
 @contextmanager
@@ -40,14 +63,3 @@ def open_publisher(settings: Settings, sc: SidecarSettings) -> Iterator[Publish]
         yield log.publish
     finally:
         log.close()
-
-
-def catalog_events(before: dict[str, Video], rows: Iterable[Video]) -> list[bytes]:
-    """Thin events for rows whose version or status changed (the sidecar reads the rest)."""
-    out = []
-    for v in rows:
-        old = before.get(v.video_id)
-        if old is None or old.updated_at != v.updated_at or old.status != v.status:
-            op = "delete" if v.status == "deleted" else "upsert"
-            out.append(encode_event(Event(video_id=v.video_id, op=op, updated_at=v.updated_at)))
-    return out

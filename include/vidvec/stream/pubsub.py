@@ -10,6 +10,7 @@ reaches the same topic through the subscription's delivery-attempt policy.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -22,6 +23,23 @@ from vidvec.stream.source import Message
 ACK_TIMEOUT_SECONDS = 60
 
 
+def subscriber_client() -> pubsub_v1.SubscriberClient:
+    """A SubscriberClient that receives events up to EVENT_BYTES (core/limits.py), emulator included.
+
+    Against Google the client's channel takes messages of any size; against the
+    emulator (PUBSUB_EMULATOR_HOST) the client opens a plain channel that keeps
+    gRPC's 4 MiB receive limit, so it gets one without that limit here.
+    """
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if not host:
+        return pubsub_v1.SubscriberClient()
+    import grpc
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    channel = grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1)])
+    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+
+
 class PubSubSource:
     name = "pubsub"
 
@@ -29,7 +47,7 @@ class PubSubSource:
                  drain_idle_seconds: float = 3.0):
         self.subscription = subscription
         self.drain_idle_seconds = drain_idle_seconds
-        self.subscriber = pubsub_v1.SubscriberClient()
+        self.subscriber = subscriber_client()
         self.publisher = pubsub_v1.PublisherClient()
         policy = self.subscriber.get_subscription(subscription=subscription).dead_letter_policy
         if not policy.dead_letter_topic:

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vidvec.core.naming import validate_name
-from vidvec.errors import VidvecError
+from vidvec.core.naming import next_alias, validate_name
+from vidvec.errors import VidvecError, shown
 
 _SUBSCRIPTION = re.compile(r"^projects/[a-z][a-z0-9-]{4,29}/subscriptions/[A-Za-z][\w.~+%-]{2,254}$")
 _TOPIC = re.compile(r"^projects/[a-z][a-z0-9-]{4,29}/topics/[A-Za-z][\w.~+%-]{2,254}$")
@@ -61,13 +61,13 @@ class SidecarSettings(BaseSettings):
         if self.source == "pubsub" and not self.pubsub_subscription:
             raise ValueError("source pubsub needs VIDVEC_SIDECAR_PUBSUB_SUBSCRIPTION")
         if self.pubsub_subscription and not _SUBSCRIPTION.match(self.pubsub_subscription):
-            raise ValueError(f"pubsub_subscription {self.pubsub_subscription!r} is not projects/P/subscriptions/S")
+            raise ValueError(f"pubsub_subscription {shown(self.pubsub_subscription)} is not projects/P/subscriptions/S")
         if self.pubsub_topic and not _TOPIC.match(self.pubsub_topic):
-            raise ValueError(f"pubsub_topic {self.pubsub_topic!r} is not projects/P/topics/T")
+            raise ValueError(f"pubsub_topic {shown(self.pubsub_topic)} is not projects/P/topics/T")
         return self
 
     def alias_list(self, live_alias: str) -> tuple[str, ...]:
-        return self.aliases or (live_alias, f"{live_alias}__next")
+        return self.aliases or (live_alias, next_alias(live_alias))
 
     def log_file(self, home: Path) -> Path:
         return self.local_path or home / "events.sqlite"

@@ -176,17 +176,20 @@ class Sidecar:
         writes = [(collection, finish_embeddings(plan, [vectors[plan.hashes[i]] for i in plan.todo],
                                                  self.catalog, self.embedder, now))
                   for collection, plan in current.plans]
-        counts = {k: sum(p.counts[k] for _, p in writes) for k in ("written", "tombstoned")}
-        counts |= {"encoded": len(vectors), "reused": counts["written"] - len(vectors),
-                   "targets": [c for c, _ in writes]}
+        counts = {"encoded": len(vectors), "reused": sum(p.counts["reused"] for _, p in writes),
+                  "targets": [c for c, _ in writes]}
         return Ready(writes, counts)
 
     def _write(self, current: Pending, vectors: dict[str, np.ndarray]) -> bool:
-        """Vectors stored, writes (wait=True), dead letters, then the ack; False if the batch was not acked."""
+        """Vectors stored, writes (wait=True), dead letters, then the ack; False if the batch was not acked.
+
+        The counts logged are what the store really wrote, summed over the targets.
+        """
         def write_all() -> Ready:
             ready = self._finish(current, vectors)
-            for collection, prepared in ready.writes:
-                write_prepared(self.store, collection, prepared, self.embedder.dim)
+            done = [write_prepared(self.store, collection, prepared, self.embedder.dim).counts
+                    for collection, prepared in ready.writes]
+            ready.counts |= {k: sum(d[k] for d in done) for k in ("written", "tombstoned", "skipped")}
             return ready
 
         messages, batch = current.batch.messages, current.batch
@@ -302,5 +305,6 @@ class Sidecar:
             self.on_acked(freshness)
         log.info("batch", events=len(batch.messages), applied=len(batch.newest), superseded=len(batch.superseded),
                  dead_lettered=len(batch.bad), written=counts["written"], tombstoned=counts["tombstoned"],
-                 encoded=counts["encoded"], reused=counts["reused"], targets=counts["targets"],
-                 seconds=round(seconds, 4), freshness_max=round(max(freshness), 3) if freshness else None)
+                 skipped=counts["skipped"], encoded=counts["encoded"], reused=counts["reused"],
+                 targets=counts["targets"], seconds=round(seconds, 4),
+                 freshness_max=round(max(freshness), 3) if freshness else None)
