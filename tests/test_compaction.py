@@ -142,22 +142,23 @@ class CountingCatalog:
 def test_reconcile_looks_up_the_catalog_once_not_once_per_batch(settings, sample_slice, embedder):
     """16 scan batches of 4 rows and 18 pages of points; the rewrites' catalog lookups run together."""
     from vidvec.catalog.factory import open_catalog
-    from vidvec.compaction import compact_options, reconcile
+    from vidvec.compaction import reconcile
+    from vidvec.params import CompactOptions
     from vidvec.store import open_store
 
     build_live(settings, sample_slice, embedder, t0=T0)
     kinds, live = inject_drift(settings, sample_slice)
     with open_catalog(settings) as inner, open_store(settings) as store:
         catalog = CountingCatalog(inner)
-        done = reconcile(catalog, store, lambda: embedder, live, NOW, compact_options(batch_size=4))
-    assert done["counts"]["purged_by_reason"] == {"deleted": 5, "private": 4, "tombstone": 2, "unknown": 2}
-    assert (done["counts"]["repaired"], done["counts"]["added"], done["counts"]["hidden"]) == (7, 4, 2)
+        done = reconcile(catalog, store, lambda: embedder, live, NOW, CompactOptions(batch_size=4))
+    assert done.counts["purged_by_reason"] == {"deleted": 5, "private": 4, "tombstone": 2, "unknown": 2}
+    assert (done.counts["repaired"], done.counts["added"], done.counts["hidden"]) == (7, 4, 2)
     assert catalog.calls == {"get_videos": 0, "get_embeddings": 1}
     assert_equals_public_catalog(settings, read_all(settings), embedder, extra_ids=kinds["recent_delete"])
 
 
 def test_catalog_ids_hold_exactly_the_ids_added():
-    from vidvec.compaction import CatalogIds
+    from vidvec.catalog.base import CatalogIds
 
     ids = CatalogIds()
     ids.add(f"v{i}" for i in range(0, 1000, 2))

@@ -218,7 +218,7 @@ def test_a_shard_load_reads_stored_vectors_with_its_scan_not_per_batch(settings,
     reindex = make_plan(settings, embedder, t0=T0 + timedelta(hours=1), mode="reindex", shards=1)
     create_target(store, reindex)
     done = load_shard(counting, store, embedder, reindex, 0, batch_size=4)
-    assert done == {"shard": 0, "rows": 40, "encoded": 0, "reused": 40}
+    assert done.to_xcom() == {"shard": 0, "rows": 40, "encoded": 0, "reused": 40}
     assert counting.calls["get_embeddings"] == 0
-    old, new = served(store, first["collection"]), served(store, reindex["collection"])
+    old, new = served(store, first.collection), served(store, reindex.collection)
     assert old.keys() == new.keys() and all(np.allclose(old[k]["vector"], new[k]["vector"]) for k in old)
