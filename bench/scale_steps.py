@@ -80,7 +80,9 @@ def _stores(home: str):
 
 
 def _plan(home: str) -> dict:
-    return json.loads((Path(home) / "bench-plan.json").read_text())
+    from vidvec.rebuild import RebuildPlan
+
+    return RebuildPlan.from_xcom(json.loads((Path(home) / "bench-plan.json").read_text()))
 
 
 def make_catalog(home: str, args: dict) -> dict:
@@ -123,8 +125,8 @@ def plan_create(home: str, args: dict) -> dict:
                             family=embedder.family, dim=embedder.dim, n_shards=args["shards"], recipe="v2",
                             mode="reindex", index=args.get("index") or {})
         create_target(store, plan)
-    (Path(home) / "bench-plan.json").write_text(json.dumps(plan))
-    return {"collection": plan["collection"], "index": plan["index"]}
+    (Path(home) / "bench-plan.json").write_text(json.dumps(plan.to_xcom()))
+    return {"collection": plan.collection, "index": plan.index}
 
 
 def load_shard(home: str, args: dict) -> dict:
@@ -135,7 +137,7 @@ def load_shard(home: str, args: dict) -> dict:
     with stack:
         embedder = get_embedder(settings)
         done = load(catalog, store, embedder, _plan(home), args["shard"], args.get("batch_size", 256))
-        return done | {"encoder_calls": embedder.calls}
+        return done.to_xcom() | {"encoder_calls": embedder.calls}
 
 
 def change_after_t0(home: str, args: dict) -> dict:
@@ -156,7 +158,7 @@ def catch_up(home: str, args: dict) -> dict:
 
     stack, settings, catalog, store = _stores(home)
     with stack:
-        return replay(catalog, store, get_embedder(settings), _plan(home), args.get("batch_size", 256))
+        return replay(catalog, store, get_embedder(settings), _plan(home), args.get("batch_size", 256)).to_xcom()
 
 
 def finish(home: str, args: dict) -> dict:
@@ -165,7 +167,7 @@ def finish(home: str, args: dict) -> dict:
     stack, _, catalog, store = _stores(home)
     with stack:
         done = finish_rebuild(catalog, store, _plan(home), ready_timeout_s=86400)
-        return done | {"segments": _segments(store, done["collection"])}
+        return done.to_xcom() | {"segments": _segments(store, done.collection)}
 
 
 def _segments(store, name: str):
@@ -188,14 +190,15 @@ def audit(home: str, args: dict) -> dict:
 
 
 def promote(home: str, args: dict) -> dict:
-    from vidvec.promote import as_json, writer_family
+    from vidvec.embed.base import identity
+    from vidvec.promote import as_json
     from vidvec.promote import promote as move
 
     stack, settings, catalog, store = _stores(home)
     with stack:
         collection = store.resolve(settings.next_alias)
         done = move(catalog, store, collection, alias=settings.live_alias, at=AUDIT_AT + timedelta(minutes=5),
-                    actor="bench-scale", family=writer_family(settings.embedder))
+                    actor="bench-scale", family=identity(settings).family)
     return as_json(done) if done else {}
 
 
@@ -257,30 +260,31 @@ def compaction_survey(home: str, args: dict) -> dict:
 
     stack, _, __, store = _stores(home)
     with stack:
-        return {"collections": len(compaction.survey(store))}
+        return {"collections": len(compaction.survey(store).collections)}
 
 
 def compaction_reconcile(home: str, args: dict) -> dict:
     from vidvec import compaction
     from vidvec.embed import get_embedder
+    from vidvec.params import CompactOptions
 
     stack, settings, catalog, store = _stores(home)
-    opts = compaction.compact_options()
     with stack:
-        done = [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, COMPACT_AT, opts)
-                for name in compaction.targets(store, settings.live_alias)]
-    (Path(home) / "bench-reconciled.json").write_text(json.dumps(done))
-    return {"counts": done[0]["counts"], "encoded": done[0]["encoded"], "before": done[0]["before"],
-            "after": done[0]["after"]}
+        done = [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, COMPACT_AT,
+                                     CompactOptions()) for name in compaction.targets(store, settings.live_alias)]
+    (Path(home) / "bench-reconciled.json").write_text(json.dumps([d.to_xcom() for d in done]))
+    return {"counts": done[0].counts, "encoded": done[0].encoded, "before": done[0].before, "after": done[0].after}
 
 
 def compaction_vacuum(home: str, args: dict) -> dict:
     from vidvec import compaction
+    from vidvec.params import CompactOptions
 
-    reconciled = json.loads((Path(home) / "bench-reconciled.json").read_text())
+    reconciled = [compaction.Reconciled.from_xcom(d)
+                  for d in json.loads((Path(home) / "bench-reconciled.json").read_text())]
     stack, _, __, store = _stores(home)
     with stack:
-        return {"vacuum": compaction.vacuum(store, reconciled, compaction.compact_options())}
+        return {"vacuum": [v.to_xcom() for v in compaction.vacuum(store, reconciled, CompactOptions())]}
 
 
 # -- the sidecar ------------------------------------------------------------------------
