@@ -38,14 +38,16 @@ def test_similar_json_language_filter_and_unknown_id(settings, sample_slice, emb
     fr = next(v for v in sample_slice if v.language == "fr")
     done = run("similar", fr.video_id, "--k", "20", "--json", home=settings.home)
     assert done.returncode == 0, done.stderr
-    hits = json.loads(done.stdout)
+    answer = json.loads(done.stdout)
+    assert answer["video_id"] == fr.video_id and answer["confident"] is True and answer["k"] == 20
+    hits = answer["hits"]
     assert len(hits) == 20 and fr.video_id not in {h["video_id"] for h in hits}
     assert {"video_id", "score", "title", "language"} <= set(hits[0])
     assert all(h["title"] for h in hits)
     assert hits == sorted(hits, key=lambda h: -h["score"])
     assert len({h["language"] for h in hits}) > 1  # MUSE is cross-lingual
 
-    only_fr = json.loads(run("similar", fr.video_id, "--language", "fr", "--json", home=settings.home).stdout)
+    only_fr = json.loads(run("similar", fr.video_id, "--language", "fr", "--json", home=settings.home).stdout)["hits"]
     assert only_fr and {h["language"] for h in only_fr} == {"fr"}
 
     missing = run("similar", "noSuchVideo", home=settings.home)
@@ -147,7 +149,7 @@ def test_errors_a_user_can_fix_are_one_line_and_exit_2(settings, tmp_path):
         (["collections"], {"VIDVEC_QDRANT_URL": url, "VIDVEC_QDRANT_PREFER_GRPC": "false"}, "cannot be reached"),
         (["similar", "x" * 10_000 + "!"], {}, "(10,001 characters)"),
         (["similar", "abc", "--bogus"], {}, "unexpected extra argument"),
-        (["similar", "abc", "--k", "0"], {}, "Invalid value for '--k'"),
+        (["similar", "abc", "--k", "0"], {}, "invalid query: k: Input should be greater than or equal to 1"),
         (["similar", "abc", "--k", "x" * 5000], {}, "Invalid value for '--k'"),
         (["nosuch"], {}, "No such command"),
         (["compact", "--tombstone-days", "400"], {}, "tombstone_days"),
@@ -168,7 +170,7 @@ def test_similar_takes_an_id_that_starts_with_a_dash(settings, sample_slice, emb
     build_live(settings, [dash] + sample_slice[1:20], embedder)
     done = run("similar", "-dash_id_01", "--k", "3", "--json", home=settings.home)
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)) == 3
+    assert len(json.loads(done.stdout)["hits"]) == 3
 
 
 def test_promotion_gates_on_the_family_the_configured_embedder_writes(settings, sample_slice, embedder):

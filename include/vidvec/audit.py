@@ -1,7 +1,7 @@
 """The recall audit: what a collection really serves against exact kNN.
 
 For a language-stratified sample of public videos, the top-k the collection
-serves (queried as production queries it: `VectorStore.similar`, status
+serves (queried as production queries it: `vidvec.query.similar_videos`, status
 public, the video itself excluded; with the language filter for the filtered
 slice) is compared with the exact top-k over the warehouse's stored embeddings
 of the collection's model, over the same candidates (public catalog videos,
@@ -46,6 +46,7 @@ from vidvec.core.recall import (
 )
 from vidvec.core.types import to_micros
 from vidvec.errors import NotFound, VidvecError
+from vidvec.query import similar_videos
 from vidvec.store import SERVED_STATUS, VectorStore
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ def _store_exact(queries: list[Query], idx: list[int], result: tuple[np.ndarray,
 
 def served_neighbours(store: VectorStore, collection: str, queries: list[Query], k: int,
                       hnsw_ef: int | None = None) -> None:
-    """What users get: `similar` exactly as the API calls it; None when the video is not served.
+    """What users get: the library's query exactly as `vidvec similar` calls it; None when not served.
 
     (A query video whose point is missing, a tombstone or vectorless raises NotFound / NotServed:
     it finds nothing, and its recall is 0 when there was something to find.)
@@ -248,9 +249,9 @@ def served_neighbours(store: VectorStore, collection: str, queries: list[Query],
     for q in queries:
         for filtered in (False, True):
             try:
-                hits = store.similar(collection, q.video_id, k, language=q.language if filtered else None,
-                                     hnsw_ef=hnsw_ef)
-                q.served[filtered] = [h.video_id for h in hits]
+                found = similar_videos(store, collection, q.video_id, k=k,
+                                       language=q.language if filtered else None, hnsw_ef=hnsw_ef)
+                q.served[filtered] = [h.video_id for h in found.hits]
             except NotFound:
                 q.served[filtered] = None
 

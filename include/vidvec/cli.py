@@ -11,6 +11,7 @@ import typer
 
 from vidvec.cli_params import option
 from vidvec.core.gates import GatePolicy
+from vidvec.core.query import NeighbourQuery
 from vidvec.errors import VidvecError, shown
 from vidvec.params import AuditParams, CompactOptions, RebuildParams
 
@@ -137,32 +138,58 @@ VIDEO_ID_ARGUMENT = {"ignore_unknown_options": True}
 
 @app.command(context_settings=VIDEO_ID_ARGUMENT)
 def similar(video_id: Annotated[str, typer.Argument(help="the video; an id starting with '-' works as is")],
-            k: Annotated[int, typer.Option(min=1, max=1000, help="neighbours to return")] = 10,
-            language: Annotated[str | None, typer.Option(help="only neighbours in this language")] = None,
+            k: int = option(NeighbourQuery, "k"),
+            min_score: float | None = option(NeighbourQuery, "min_score"),
+            language: str | None = option(NeighbourQuery, "language"),
+            category: list[str] = option(NeighbourQuery, "categories", "--category"),  # noqa: B008
+            other_owners: bool = option(NeighbourQuery, "other_owners", "--other-owners"),
+            exclude_owner: list[str] = option(NeighbourQuery, "exclude_owners", "--exclude-owner"),  # noqa: B008
+            published_after: str | None = option(NeighbourQuery, "published_after"),
+            published_before: str | None = option(NeighbourQuery, "published_before"),
+            negative: list[str] = option(NeighbourQuery, "negative", "--not", metavar="ID"),  # noqa: B008
+            strategy: str = option(NeighbourQuery, "strategy"),
+            diverse: float | None = option(NeighbourQuery, "diversity", "--diverse", metavar="LAMBDA"),
+            candidates: int = option(NeighbourQuery, "candidates"),
+            max_per_owner: int | None = option(NeighbourQuery, "max_per_owner"),
             alias: Annotated[str | None, typer.Option(help="alias or collection; default the live alias")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Videos similar to VIDEO_ID, served through the live alias."""
+    """Videos similar to VIDEO_ID, served through the live alias; repeat --category, --exclude-owner, --not.
+
+    With --min-score the answer is confident when k neighbours reach it; --json carries `confident`.
+    """
     from vidvec.catalog.factory import open_catalog
     from vidvec.core.ids import validate_video_id
+    from vidvec.query import similar_videos
     from vidvec.store import open_store
 
     validate_video_id(video_id)
+    query = NeighbourQuery.parse({
+        "k": k, "min_score": min_score, "language": language, "categories": category, "other_owners": other_owners,
+        "exclude_owners": exclude_owner, "published_after": published_after, "published_before": published_before,
+        "negative": negative, "strategy": strategy, "diversity": diverse, "candidates": candidates,
+        "max_per_owner": max_per_owner})
     settings = _settings()
     with open_store(settings) as store:
-        hits = store.similar(store.resolve(alias or settings.live_alias), video_id, k, language)
+        found = similar_videos(store, store.resolve(alias or settings.live_alias), video_id, query)
     with open_catalog(settings, read_only=True) as catalog:
-        videos = catalog.get_videos([video_id] + [h.video_id for h in hits])
-    rows = [{"video_id": h.video_id, "score": round(h.score, 4),
-             "title": videos[h.video_id].title if h.video_id in videos else "",
-             "language": h.payload.get("language"), "category": h.payload.get("category"),
-             "owner_id": h.payload.get("owner_id")} for h in hits]
+        videos = catalog.get_videos([video_id, *query.negative] + [h.video_id for h in found.hits])
+    answer = found.to_dict()
+    for row in answer["hits"]:
+        row["title"] = videos[row["video_id"]].title if row["video_id"] in videos else ""
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(json.dumps(answer, ensure_ascii=False))
         return
-    me = videos.get(video_id)
-    typer.echo(f"{video_id} [{me.language if me else '?'}] {me.title if me else ''}")
-    for r in rows:
+    _print_neighbours(answer, videos)
+
+
+def _print_neighbours(answer: dict, videos: dict) -> None:
+    me = videos.get(answer["video_id"])
+    typer.echo(f"{answer['video_id']} [{me.language if me else '?'}] {me.title if me else ''}")
+    for r in answer["hits"]:
         typer.echo(f"  {r['score']:.3f}  [{r['language']}] {r['title'][:90]}  ({r['category']})")
+    if not answer["confident"]:
+        floor = f" at or above {answer['min_score']}" if answer["min_score"] is not None else ""
+        typer.echo(f"  not confident: {len(answer['hits'])} of {answer['k']} neighbours{floor}")
 
 
 @app.command()

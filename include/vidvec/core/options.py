@@ -19,5 +19,13 @@ class Options(BaseModel):
         try:
             return cls(**(values or {}))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise VidvecError(f"invalid {cls.WHAT}: {problems}") from None
+            raise VidvecError(f"invalid {cls.WHAT}: {problems(exc)}") from None
+
+
+def problems(exc: ValidationError) -> str:
+    """Every error as `field: message`; a validator's own ValueError reads as its message alone."""
+    out = []
+    for e in exc.errors():
+        where, message = ".".join(map(str, e["loc"])), e["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {message}" if where else message)
+    return "; ".join(out)

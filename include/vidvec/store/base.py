@@ -29,17 +29,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol, runtime_checkable
 
+from vidvec.core.query import NeighbourQuery
 from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
 from vidvec.errors import VidvecError
 
 # Payload indexes, created before loading (engines with payload indexes only).
 KEYWORD_INDEXES = ("video_id", "language", "owner_id", "category", "status")
 INTEGER_INDEXES = ("published_at", "updated_at")  # epoch microseconds
-# The fields searches filter on: each of their values gets HNSW links of its own (Qdrant's
-# payload-aware graph), which keeps filtered searches accurate. The other indexes serve
-# lookups and counts only: links for every index took 1.8x the build CPU of these alone at
-# 300k points (BENCHMARKS.md, "Scale"). A new search filter belongs here.
-FILTERED_FIELDS = ("language", "status")
+# The fields searches filter on with a match (the served status, `--language`, `--category`):
+# each of their values gets HNSW links of its own (Qdrant's payload-aware graph), which keeps
+# such filtered searches accurate. The other indexes serve lookups, ranges, exclusions and
+# counts: links for every index took 1.8x the build CPU of language and status alone at 300k
+# points (BENCHMARKS.md, "Scale"). A new match filter belongs here.
+FILTERED_FIELDS = ("language", "status", "category")
 SERVED_STATUS = "public"  # the only status queries return
 
 
@@ -221,6 +223,17 @@ class VectorStore(Protocol):
 
     def search(self, name: str, vector, k: int, language: str | None = None, exclude: str | None = None,
                hnsw_ef: int | None = None) -> list[Hit]: ...
+
+    def neighbours(self, name: str, video_id: str, query: NeighbourQuery) -> list[Hit]:
+        """The answer to a recommender's query (core/query.py) for a stored public video.
+
+        Filters go to the engine's payload filter; negative examples are a
+        recommend query, diversity is MMR, max_per_owner the engine's grouping
+        (or rounds of filtered queries where it has none). A hit's score is its
+        cosine similarity to the video (average_vector: to Qdrant's averaged
+        query vector). An engine without a capability the query needs refuses
+        it in one line.
+        """
 
     # -- maintenance ----------------------------------------------------------
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:

@@ -34,7 +34,7 @@ from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
 from vidvec.core.versions import Version, purge_bound, writes_over
 from vidvec.errors import NotFound, VidvecError
 from vidvec.store import edge_models as em
-from vidvec.store import edge_snapshot
+from vidvec.store import edge_query, edge_snapshot
 from vidvec.store.base import Capabilities, CollectionSpec, IndexState
 from vidvec.store.common import READY, StoreCommon, check_k, chunks
 from vidvec.store.edge_files import EdgeHome, Record
@@ -312,6 +312,9 @@ class EdgeStore(StoreCommon):
                                params=em.search_params(self._spec(name), hnsw_ef))
         return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
                 for p in self._shard(name).query(request)]
+
+    def _neighbours(self, name: str, vector, negatives: list, query, scope) -> list[Hit]:
+        return edge_query.neighbours(self._shard(name), self._spec(name), vector, negatives, query, scope)
 
     # -- maintenance -----------------------------------------------------------------
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:

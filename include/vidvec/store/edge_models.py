@@ -9,23 +9,25 @@ from qdrant_edge import (
     EdgeVectorParams,
     FieldCondition,
     Filter,
-    HasIdCondition,
     HnswIndexConfig,
     IntegerIndexParams,
     IsEmptyCondition,
     KeywordIndexParams,
+    MatchAny,
     MatchValue,
     Point,
     QuantizationSearchParams,
+    RangeFloat,
     ScalarQuantizationConfig,
     ScalarType,
     SearchParams,
 )
 
 from vidvec.core.ids import point_id
+from vidvec.core.query import Scope
 from vidvec.core.types import PointToWrite
-from vidvec.store.base import FILTERED_FIELDS, INTEGER_INDEXES, KEYWORD_INDEXES, SERVED_STATUS, CollectionSpec
-from vidvec.store.common import placeholder_vector
+from vidvec.store.base import FILTERED_FIELDS, INTEGER_INDEXES, KEYWORD_INDEXES, CollectionSpec
+from vidvec.store.common import placeholder_vector, served_filter
 
 PAYLOAD_INDEXES = [(k, KeywordIndexParams(enable_hnsw=k in FILTERED_FIELDS)) for k in KEYWORD_INDEXES] + [
     (k, IntegerIndexParams(lookup=True, range=True, enable_hnsw=k in FILTERED_FIELDS)) for k in INTEGER_INDEXES]
@@ -63,15 +65,23 @@ def point(p: PointToWrite, dim: int, pid: str | None = None) -> Point:
     return Point(pid or point_id(p.video_id), vector, p.payload)
 
 
-def public(language: str | None = None, exclude: str | None = None) -> Filter:
-    """What queries serve (qdrant.py's `_public` is the same filter): public points naming a video.
+class Kit:
+    """Edge's filter classes for `common.served_filter` (integer fields take a float range: exact below 2**53)."""
 
-    `exclude` drops the query video at its id and any duplicate of it naming the same video.
+    value = staticmethod(lambda key, value: FieldCondition(key, match=MatchValue(value)))
+    any_of = staticmethod(lambda key, values: FieldCondition(key, match=MatchAny(list(values))))
+    range = staticmethod(lambda key, gte, lt: FieldCondition(key, range=RangeFloat(gte=gte, lt=lt)))
+    empty = staticmethod(lambda key: IsEmptyCondition(key))
+    filter = staticmethod(lambda must, must_not: Filter(must=must, must_not=must_not or None))
+
+
+def scope_filter(scope: Scope) -> Filter:
+    return served_filter(scope, Kit)
+
+
+def public(language: str | None = None, exclude: str | None = None) -> Filter:
+    """What queries serve (qdrant.py's `_public` is the same filter, both from `common.served_filter`).
+
+    `exclude` drops the query video and any duplicate of it naming the same video.
     """
-    must = [FieldCondition("status", match=MatchValue(SERVED_STATUS))]
-    if language:
-        must.append(FieldCondition("language", match=MatchValue(language)))
-    must_not = [IsEmptyCondition("video_id")]
-    if exclude:
-        must_not += [HasIdCondition({point_id(exclude)}), FieldCondition("video_id", match=MatchValue(exclude))]
-    return Filter(must=must, must_not=must_not)
+    return scope_filter(Scope(language=language, exclude_ids=(exclude,) if exclude else ()))

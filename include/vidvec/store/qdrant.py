@@ -22,14 +22,15 @@ from qdrant_client import models as m
 
 from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
+from vidvec.core.query import Scope
 from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
 from vidvec.core.versions import STATUS_RANK, Version, VersionBound, purge_bound, replace_bound, writes_over
 from vidvec.errors import VidvecError
+from vidvec.store import qdrant_query
 from vidvec.store.base import (
     FILTERED_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
-    SERVED_STATUS,
     Capabilities,
     CollectionSpec,
     IndexState,
@@ -45,15 +46,8 @@ VERSION_FIELDS = ("status", "updated_at")
 
 
 def _public(language: str | None = None, exclude: str | None = None) -> m.Filter:
-    """What queries serve (edge_models.public is the same filter): public points naming a video."""
-    must = [m.FieldCondition(key="status", match=m.MatchValue(value=SERVED_STATUS))]
-    if language:
-        must.append(m.FieldCondition(key="language", match=m.MatchValue(value=language)))
-    must_not: list = [m.IsEmptyCondition(is_empty=m.PayloadField(key="video_id"))]
-    if exclude:
-        must_not += [m.HasIdCondition(has_id=[point_id(exclude)]),
-                     m.FieldCondition(key="video_id", match=m.MatchValue(value=exclude))]
-    return m.Filter(must=must, must_not=must_not)
+    """What queries serve (edge_models.public is the same filter, both from `common.served_filter`)."""
+    return qdrant_query.scope_filter(Scope(language=language, exclude_ids=(exclude,) if exclude else ()))
 
 
 def _version(bound: VersionBound) -> m.Filter:
@@ -250,15 +244,21 @@ class QdrantStore(StoreCommon):
     def search(self, name: str, vector, k: int, language: str | None = None,
                exclude: str | None = None, hnsw_ef: int | None = None) -> list[Hit]:
         check_k(k)
-        params = None
-        if self.capabilities.search_params:
-            params = m.SearchParams(hnsw_ef=hnsw_ef or self._spec(name).hnsw_ef,
-                                    quantization=m.QuantizationSearchParams(rescore=True))
         result = self.client.query_points(name, query=list(map(float, vector)), limit=k,
                                           query_filter=_public(language, exclude),
-                                          search_params=params, with_payload=True)
+                                          search_params=self._search_params(name, hnsw_ef), with_payload=True)
         return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
                 for p in result.points]
+
+    def _neighbours(self, name: str, vector, negatives: list, query, scope) -> list[Hit]:
+        return qdrant_query.neighbours(self.client, name, self._search_params(name, query.hnsw_ef), vector,
+                                       negatives, query, scope)
+
+    def _search_params(self, name: str, hnsw_ef: int | None) -> m.SearchParams | None:
+        if not self.capabilities.search_params:
+            return None
+        return m.SearchParams(hnsw_ef=hnsw_ef or self._spec(name).hnsw_ef,
+                              quantization=m.QuantizationSearchParams(rescore=True))
 
     # -- maintenance ---------------------------------------------------------
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:
