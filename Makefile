@@ -17,7 +17,7 @@ AUDIT_SAMPLE ?= 400
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
-.PHONY: venv airflow-setup demo test lint bench clean bq-emulator chromium
+.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium
 
 # The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
 BQ_VENV := .venv-bq
@@ -82,6 +82,12 @@ lint: venv
 bench: venv
 	mkdir -p $(VIDVEC_HOME)
 	python -m bench --markdown $(VIDVEC_HOME)/bench.md --json $(VIDVEC_HOME)/bench.json
+
+# 100k, 300k and 1M videos through every job (about an hour here; data under VIDVEC_SCALE_DIR,
+# default /tmp/vidvec-scale, about 15 GB at 1M, deleted after each size). Not part of test or bench.
+bench-scale: venv
+	mkdir -p $(VIDVEC_HOME)
+	python -m bench.scale --markdown $(VIDVEC_HOME)/bench-scale.md --json $(VIDVEC_HOME)/bench-scale.json
 
 clean:
 	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq

@@ -144,7 +144,7 @@ class HeldEncoder:
 
 
 class ReadRecorder:
-    """The real catalog, recording which videos each stored-vector lookup asked for."""
+    """The real catalog, recording the videos of each stored-vector read: a lookup, or a batch of a joined scan."""
 
     def __init__(self, catalog):
         self.catalog, self.reads = catalog, []
@@ -152,6 +152,11 @@ class ReadRecorder:
     def get_embeddings(self, video_ids, model_id):
         self.reads.append(sorted(video_ids))
         return self.catalog.get_embeddings(video_ids, model_id)
+
+    def scan_shard_with_embeddings(self, *args, **kwargs):
+        for videos, stored in self.catalog.scan_shard_with_embeddings(*args, **kwargs):
+            self.reads.append(sorted(v.video_id for v in videos))
+            yield videos, stored
 
     def __getattr__(self, name):
         return getattr(self.catalog, name)

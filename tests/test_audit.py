@@ -99,6 +99,36 @@ def test_vectors_from_another_model_lower_recall_and_show_as_mismatch(live, cata
     assert any(f.startswith("recall@10 overall unfiltered") for f in result.failures)
 
 
+def test_public_points_the_catalog_does_not_serve_count_as_mismatched(live, catalog, store, sample_slice):
+    """Points of unknown videos and of videos made private after the build (the payload scan
+    goes catalog-first, so unknown ones are counted from the store's public count)."""
+    rng = np.random.default_rng(2)
+    template = store.get_points(live, [sample_slice[0].video_id])[sample_slice[0].video_id]["payload"]
+    store.insert_only(live, [PointToWrite(f"ghost{i}", rng.standard_normal(512).tolist(),
+                                          template | {"video_id": f"ghost{i}"}) for i in range(3)])
+    store.insert_only(live, [PointToWrite("gone", rng.standard_normal(512).tolist(),
+                                          template | {"video_id": "gone", "status": "deleted"})])
+    hidden = every_fourth(sample_slice)[:5]
+    catalog.upsert_videos([replace(v, status="private", updated_at=v.updated_at + timedelta(days=1))
+                           for v in hidden])
+    counts = audit(catalog, store, live).counts
+    assert counts["public_points"] == 64 + 3  # the deleted-status point is not public
+    assert counts["catalog_public"] == 64 - 5 and counts["covered"] == 64 - 5
+    assert counts["not_public_in_catalog"] == 3 + 5 and counts["mismatched"] == 3 + 5
+    assert counts["stale"] == 5  # the private versions are newer than the points
+
+
+def test_the_payload_scan_streams_the_catalog_without_a_lookup_per_page(live, catalog, store):
+    from tests.test_compaction import CountingCatalog
+    from vidvec.audit import scan_payloads
+
+    counting = CountingCatalog(catalog)
+    counts = scan_payloads(counting, store, live, store.metadata(live)["model_id"], batch_size=4)
+    assert counting.calls == {"get_videos": 0, "get_embeddings": 0}  # 16 batches, no lookup by id
+    assert counts["public_points"] == counts["covered"] == counts["catalog_public"] == 64
+    assert counts["stale"] == counts["mismatched"] == 0
+
+
 def rewrite(store, collection, video_ids, vector=None, **payload):
     """Replace points in place (same id and version): another vector and/or payload fields."""
     got = store.get_points(collection, video_ids, with_vectors=True)

@@ -120,6 +120,57 @@ def test_compaction_converges_to_the_catalogs_public_state(settings, sample_slic
     assert (again["purged"], again["repaired"], again["added"], again["hidden"]) == (0, 0, 0, 0)
 
 
+class CountingCatalog:
+    """A catalog that counts its lookups by id (each one reads a whole table in DuckDB)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, {"get_videos": 0, "get_embeddings": 0}
+
+    def __getattr__(self, attr):
+        return getattr(self.inner, attr)
+
+    def get_videos(self, ids):
+        self.calls["get_videos"] += 1
+        return self.inner.get_videos(ids)
+
+    def get_embeddings(self, ids, model_id):
+        self.calls["get_embeddings"] += 1
+        return self.inner.get_embeddings(ids, model_id)
+
+
+@pytest.mark.slow
+def test_reconcile_looks_up_the_catalog_once_not_once_per_batch(settings, sample_slice, embedder):
+    """16 scan batches of 4 rows and 18 pages of points; the rewrites' catalog lookups run together."""
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.compaction import reconcile
+    from vidvec.params import CompactOptions
+    from vidvec.store import open_store
+
+    build_live(settings, sample_slice, embedder, t0=T0)
+    kinds, live = inject_drift(settings, sample_slice)
+    with open_catalog(settings) as inner, open_store(settings) as store:
+        catalog = CountingCatalog(inner)
+        done = reconcile(catalog, store, lambda: embedder, live, NOW, CompactOptions(batch_size=4))
+    assert done.counts["purged_by_reason"] == {"deleted": 5, "private": 4, "tombstone": 2, "unknown": 2}
+    assert (done.counts["repaired"], done.counts["added"], done.counts["hidden"]) == (7, 4, 2)
+    assert catalog.calls == {"get_videos": 0, "get_embeddings": 1}
+    assert_equals_public_catalog(settings, read_all(settings), embedder, extra_ids=kinds["recent_delete"])
+
+
+def test_catalog_ids_hold_exactly_the_ids_added():
+    from vidvec.catalog.base import CatalogIds
+
+    ids = CatalogIds()
+    ids.add(f"v{i}" for i in range(0, 1000, 2))
+    ids.add(["x", "y"])
+    ids.freeze()
+    asked = [f"v{i}" for i in range(1000)] + ["x", "z", ""]
+    assert ids.holds(asked).tolist() == [i % 2 == 0 for i in range(1000)] + [True, False, False]
+    empty = CatalogIds()
+    empty.freeze()
+    assert empty.holds(["a"]).tolist() == [False]
+
+
 @pytest.mark.slow
 def test_compaction_after_a_drain_undoes_no_stream_write(settings, sample_slice, embedder):
     """The stream is ahead of the catalog: every write it made survives compaction, byte for byte.

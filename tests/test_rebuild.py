@@ -89,13 +89,13 @@ def test_race_changes_during_the_run_end_in_the_catalogs_final_state(settings, c
         def __getattr__(self, attr):
             return getattr(catalog, attr)
 
-        def scan_shard(self, *args, **kwargs):
-            for batch in catalog.scan_shard(*args, **kwargs):
+        def scan_shard_with_embeddings(self, *args, **kwargs):
+            for batch, stored in catalog.scan_shard_with_embeddings(*args, **kwargs):
                 if not raced:
                     raced.append(replace(batch[0], title="streamed mid-scan", updated_at=at(16)))
                     catalog.upsert_videos(raced)
                     sidecar(*raced)
-                yield batch
+                yield batch, stored
 
     raced: list = []
     load_shard(ScanRacesTheStream(), store, embedder, plan, 1, batch_size=8)
@@ -143,8 +143,8 @@ def test_a_shard_that_fails_then_is_retried_converges(settings, embedder, sample
             def __getattr__(self, attr):
                 return getattr(self.inner, attr)
 
-            def scan_shard(self, *args, **kwargs):
-                for batch in self.inner.scan_shard(*args, **kwargs):
+            def scan_shard_with_embeddings(self, *args, **kwargs):
+                for batch in self.inner.scan_shard_with_embeddings(*args, **kwargs):
                     yield batch
                     if not self.failed:
                         self.failed = True
@@ -226,3 +226,22 @@ def test_a_shard_reads_the_next_batch_while_the_encoder_works(settings, catalog,
         np.testing.assert_allclose(points[v.video_id]["vector"], vec, atol=1e-5, err_msg=v.video_id)
     stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
     assert sorted(stored) == sorted(v.video_id for v in videos)  # every new vector kept for reuse
+
+
+def test_a_shard_load_reads_stored_vectors_with_its_scan_not_per_batch(settings, catalog, store, embedder,
+                                                                       sample_slice):
+    """A lookup per batch reads the whole embeddings table each time (quadratic in the catalog)."""
+    from tests.test_compaction import CountingCatalog
+
+    catalog.upsert_videos(sample_slice[:40])
+    first = make_plan(settings, embedder, shards=1)
+    create_target(store, first)
+    load_shard(catalog, store, embedder, first, 0)
+    counting = CountingCatalog(catalog)
+    reindex = make_plan(settings, embedder, t0=T0 + timedelta(hours=1), mode="reindex", shards=1)
+    create_target(store, reindex)
+    done = load_shard(counting, store, embedder, reindex, 0, batch_size=4)
+    assert done.to_xcom() == {"shard": 0, "rows": 40, "encoded": 0, "reused": 40}
+    assert counting.calls["get_embeddings"] == 0
+    old, new = served(store, first.collection), served(store, reindex.collection)
+    assert old.keys() == new.keys() and all(np.allclose(old[k]["vector"], new[k]["vector"]) for k in old)

@@ -68,16 +68,20 @@ class Plan:
 
 
 def plan_embeddings(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
-                    *, encode: bool = True, stones: list[PointToWrite] | None = None) -> Plan:
+                    *, encode: bool = True, stones: list[PointToWrite] | None = None,
+                    stored: dict[str, StoredEmbedding] | None = None) -> Plan:
     """Texts and the stored vectors whose text hash and model are unchanged (catalog reads only).
 
-    With encode=False (reindex) a video without a matching stored vector is an
-    error: reindex promises not to run the encoder.
+    `stored`: the videos' stored embeddings when the caller read them already
+    (a shard scan joins them); else they are looked up. With encode=False
+    (reindex) a video without a matching stored vector is an error: reindex
+    promises not to run the encoder.
     """
     spec = get_recipe(recipe)
     texts = [build_text(v, spec) for v in videos]
     hashes = [text_hash(t, spec) for t in texts]
-    stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
+    if stored is None:
+        stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
     vectors: dict[int, np.ndarray] = {i: stored[v.video_id].vector for i, v in enumerate(videos)
                                       if v.video_id in stored and stored[v.video_id].text_hash == hashes[i]}
     todo = [i for i in range(len(videos)) if i not in vectors]
@@ -114,14 +118,15 @@ def finish_embeddings(plan: Plan, fresh, catalog: Catalog, embedder: Embedder, n
 
 
 def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
-                 now: datetime, *, encode: bool = True) -> tuple[list[PointToWrite], int]:
+                 now: datetime, *, encode: bool = True,
+                 stored: dict[str, StoredEmbedding] | None = None) -> tuple[list[PointToWrite], int]:
     """Points for videos, reusing stored vectors whose text hash and model are unchanged.
 
     New vectors are stored in `video_embeddings` (embedded_at = now). With
     encode=False (reindex) a video without a matching stored vector is an
     error: reindex promises not to run the encoder. Returns (points, texts encoded).
     """
-    plan = plan_embeddings(videos, catalog, embedder, recipe, encode=encode)
+    plan = plan_embeddings(videos, catalog, embedder, recipe, encode=encode, stored=stored)
     prepared = finish_embeddings(plan, encode_plan(plan, embedder), catalog, embedder, now)
     return prepared.points, len(plan.todo)
 

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from vidvec.catalog.base import AuditRow, Catalog
+from vidvec.catalog.base import AuditRow, Catalog, CatalogIds, scan_all
 from vidvec.core.ids import at_vidvec_id
 from vidvec.core.knn import RunningTopK
 from vidvec.core.recall import (
@@ -136,8 +136,15 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     return result
 
 
-def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str) -> dict:
-    """One streaming pass over every point's payload against the catalog (memory: one page).
+def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str,
+                  batch_size: int = 1000) -> dict:
+    """Coverage, staleness and payload agreement of every public point against the catalog.
+
+    Two streaming passes, each linear in its side: every catalog row (any
+    status) with the point at its id, looked up by id in the store; then every
+    point's id and few payload fields (a scroll), checked against the catalog
+    ids the first pass saw. No catalog lookup per page of points: at a million
+    rows each costs a scan of the catalog.
 
     public_points, stale and mismatched count vidvec's public points (at
     `point_id(video_id)`); a public point anywhere else counts as foreign
@@ -146,14 +153,24 @@ def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_i
     """
     c = Counter(public_points=0, covered=0, stale=0, mismatched=0, language_mismatch=0, model_mismatch=0,
                 not_public_in_catalog=0, foreign=0, duplicate=0)
-    for page in store.scroll_points(collection, batch=1000):
+    seen = CatalogIds()
+    for videos in scan_all(catalog, batch_size):
+        seen.add(v.video_id for v in videos)
+        points = store.get_points(collection, [v.video_id for v in videos])
+        for video in videos:
+            body = points.get(video.video_id, {}).get("payload") or {}
+            if body.get("status") == SERVED_STATUS and body.get("video_id") == video.video_id:
+                c.update(_judge(body, video, model_id))
+    seen.freeze()
+    for page in store.scroll_points(collection, batch=batch_size, fields=("video_id", "status", "model_id")):
         public = [p for p in page if p.payload.get("status") == SERVED_STATUS]
-        rows = catalog.get_videos({p.video_id for p in public if isinstance(p.video_id, str)})
+        named = [p for p in public if isinstance(p.video_id, str)]
+        known = {p.id for p, held in zip(named, seen.holds([p.video_id for p in named]), strict=True) if held}
         for p in public:
-            if at_vidvec_id(p.id, p.video_id):
-                c.update(_judge(p.payload, rows.get(p.video_id), model_id))
-            else:
-                c.update(foreign=1, duplicate=int(isinstance(p.video_id, str) and p.video_id in rows))
+            if not at_vidvec_id(p.id, p.video_id):
+                c.update(foreign=1, duplicate=int(p.id in known))
+            elif p.id not in known:  # judged in the first pass when the catalog holds it
+                c.update(_judge(p.payload, None, model_id))
     c["catalog_public"] = catalog.count()
     return dict(c)
 

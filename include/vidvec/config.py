@@ -18,12 +18,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from vidvec.core.naming import next_alias, validate_name
 from vidvec.errors import VidvecError
 
+DUCKDB_MEMORY_LIMIT = "512MB"  # DuckDB's own default is 80% of RAM, and its cache of what it read fills it
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDVEC_", frozen=True, extra="ignore")
 
     home: Path = Path(".vidvec")
     catalog_path: Path | None = Field(None, description="DuckDB file; default HOME/vidvec.duckdb")
+    duckdb_memory_limit: str = Field(DUCKDB_MEMORY_LIMIT, pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+                                     description="DuckDB's memory cap per process (its cache and joins; "
+                                     "it spills beyond), e.g. 512MB")
     store: Literal["edge", "local", "server"] | None = Field(
         None, description="vector engine; unset = server if qdrant_url is set, else edge")
     edge_path: Path | None = Field(None, description="Qdrant Edge root; default HOME/edge")

@@ -150,15 +150,18 @@ def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: R
     check_family(embedder, store.metadata(name)["family"], name)
     total = catalog.count_shard(shard, plan.n_shards, as_of=plan.t0)
     progress = Progress(f"{plan.mode} shard {shard}/{plan.n_shards}", total=total, log=log)
-    batches = iter(catalog.scan_shard(shard, plan.n_shards, as_of=plan.t0, batch_size=batch_size))
+    # The stored vectors come with the rows (one joined scan, not a lookup per batch).
+    batches = iter(catalog.scan_shard_with_embeddings(shard, plan.n_shards, as_of=plan.t0,
+                                                      model_id=embedder.model_id, batch_size=batch_size))
     done = {"rows": 0, "encoded": 0}
 
     def read_next(encoder: ThreadPoolExecutor) -> tuple[Plan, Future] | None:
         """The next batch, planned and queued for the encoder; None after the last."""
-        videos = next(batches, None)
-        if videos is None:
+        batch = next(batches, None)
+        if batch is None:
             return None
-        todo = plan_embeddings(videos, catalog, embedder, plan.recipe, encode=plan.encode)
+        videos, stored = batch
+        todo = plan_embeddings(videos, catalog, embedder, plan.recipe, encode=plan.encode, stored=stored)
         return todo, encoder.submit(encode_plan, todo, embedder)
 
     def write(batch: tuple[Plan, Future]) -> None:

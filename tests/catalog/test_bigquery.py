@@ -135,6 +135,30 @@ def test_embeddings_round_trip_and_merge(bq_catalog):
     assert bq_catalog.get_embeddings(["v0"], "other-model") == {}
 
 
+def test_shard_scan_with_embeddings_equals_duckdb(bq_catalog, sample_slice, tmp_path):
+    videos = [replace(v, status="private") if i % 7 == 0 else v for i, v in enumerate(sample_slice[:30])]
+    rng = np.random.default_rng(8)
+    rows = [StoredEmbedding(v.video_id, "m1", f"h-{v.video_id}", rng.standard_normal(512).astype(np.float32),
+                            NOW, NOW) for v in videos[::3]]
+    rows.append(StoredEmbedding(videos[1].video_id, "m2", "other", np.ones(512, np.float32), NOW, NOW))
+    bq_catalog.upsert_videos(videos)
+    bq_catalog.put_embeddings(rows)
+    with DuckDBCatalog(tmp_path / "c.duckdb") as duck:
+        duck.upsert_videos(videos)
+        duck.put_embeddings(rows)
+        for shard in range(2):
+            got = {}
+            for catalog in (bq_catalog, duck):
+                pairs = list(catalog.scan_shard_with_embeddings(shard, 2, as_of=NOW, model_id="m1", batch_size=4))
+                assert all(0 < len(batch) <= 4 for batch, _ in pairs)
+                got[catalog] = ({v.video_id: v for batch, _ in pairs for v in batch},
+                                {vid: e for _, stored in pairs for vid, e in stored.items()})
+            (bq_rows, bq_vec), (duck_rows, duck_vec) = got[bq_catalog], got[duck]
+            assert bq_rows == duck_rows and bq_vec.keys() == duck_vec.keys()
+            assert all(bq_vec[k].text_hash == duck_vec[k].text_hash == f"h-{k}" for k in bq_vec)
+            assert all(np.array_equal(bq_vec[k].vector, duck_vec[k].vector) for k in bq_vec)
+
+
 def test_embeddings_read_through_the_storage_read_api(bq_catalog):
     vec = np.linspace(-1, 1, 512, dtype=np.float32)
     bq_catalog.put_embeddings([StoredEmbedding(f"s{i}", "m1", "h", vec * i, NOW, NOW) for i in range(3)])

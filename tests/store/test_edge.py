@@ -115,6 +115,21 @@ def test_payload_indexes_exist_before_the_first_point_and_hnsw_waits_for_the_bui
         reopened.close()
 
 
+def test_only_filtered_fields_get_hnsw_links_and_vectors_are_mapped_from_disk(edge):
+    """Links for every payload index cost 1.8x the build CPU (BENCHMARKS.md, Scale); in-RAM vectors
+    would be read whole into every task's process that opens the shard."""
+    from vidvec.store.base import FILTERED_FIELDS
+
+    edge.create_collection("c", SPEC, {})
+    schema = edge_info(edge, "c").payload_schema
+    linked = {k for k, v in schema.items() if v.params.enable_hnsw}
+    assert linked == set(FILTERED_FIELDS) == {"language", "status", "category"}
+    config = json.loads((edge.home.shard_dir("c") / "edge_config.json").read_text())
+    assert config["vectors"][""]["on_disk"] is True
+    edge.create_collection("ram", CollectionSpec(dim=512, on_disk=False), {})  # asked for: in RAM
+    assert json.loads((edge.home.shard_dir("ram") / "edge_config.json").read_text())["vectors"][""]["on_disk"] is False
+
+
 def test_writes_after_the_build_make_an_optimization_pending_and_wait_ready_runs_it(edge):
     edge.create_collection("c", SPEC, {})
     edge.insert_only("c", unit_points(600), dim=512)

@@ -129,6 +129,24 @@ class BigQueryCatalog:
         for page in job.result(page_size=batch_size).pages:
             yield [_video(row) for row in page]
 
+    def scan_shard_with_embeddings(self, shard: int, n_shards: int, *, as_of: datetime, model_id: str,
+                                   statuses: tuple[str, ...] = ("public",), batch_size: int = 256
+                                   ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
+        """scan_shard's pages, LEFT JOINed to the model's stored embeddings in the same query."""
+        source, params = self._shard_rows(shard, n_shards, as_of, statuses)
+        sql = (f"SELECT v.*, e.text_hash, e.vector, e.source_updated_at, e.embedded_at "
+               f"FROM (SELECT {_VIDEO_COLUMNS} {source}) v LEFT JOIN `{self.table('video_embeddings')}` e "
+               "ON e.video_id = v.video_id AND e.model_id = @model")
+        job = self.client.query(sql, job_config=bq.QueryJobConfig(
+            query_parameters=[*params, scalar("model", model_id)]))
+        for page in job.result(page_size=batch_size).pages:
+            rows = list(page)
+            yield [_video(row) for row in rows], {
+                r["video_id"]: StoredEmbedding(r["video_id"], model_id, r["text_hash"],
+                                               np.asarray(r["vector"], dtype=np.float32),
+                                               _aware(r["source_updated_at"]), _aware(r["embedded_at"]))
+                for r in rows if r["text_hash"] is not None}
+
     def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
                     statuses: tuple[str, ...] = ("public",)) -> int:
         """How many rows scan_shard yields (progress lines need the total)."""

@@ -2,6 +2,12 @@
 
 One process may open the file for writing at a time (as with qdrant-client's
 local path), so open it per task and close it when done.
+
+Stored vectors are `FLOAT[512]` (a fixed-size array: no per-row offsets, read
+back as Arrow fixed-size lists); files made with the earlier `FLOAT[]` column
+are migrated when opened for writing. DuckDB's memory (its buffer cache of
+the blocks a scan read, and any join) is capped by `memory_limit`, so a task
+scanning a million vectors holds no more than that, whatever the table's size.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
+from vidvec.config import DUCKDB_MEMORY_LIMIT
 from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
@@ -37,7 +44,7 @@ CREATE TABLE IF NOT EXISTS video_embeddings (
     video_id          VARCHAR NOT NULL,
     model_id          VARCHAR NOT NULL,
     text_hash         VARCHAR NOT NULL,
-    vector            FLOAT[] NOT NULL,
+    vector            FLOAT[512] NOT NULL,  -- WAREHOUSE_DIM
     source_updated_at TIMESTAMPTZ NOT NULL,
     embedded_at       TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (video_id, model_id)
@@ -88,6 +95,7 @@ _APPROVAL_COLUMNS = "run_id, alias, collection, approved, decided_at, responded_
 _COLUMNS = ", ".join(VIDEO_FIELDS)
 _ARROW = {"tags": pa.list_(pa.string()), "published_at": pa.timestamp("us", "UTC"),
           "updated_at": pa.timestamp("us", "UTC")}  # the other columns are strings
+WAREHOUSE_DIM = 512  # video_embeddings.vector is FLOAT[512]: MUSE v3's dimension
 
 
 def _video(row: tuple) -> Video:
@@ -111,17 +119,18 @@ def _utc(ts: datetime | None) -> datetime | None:
 
 
 class DuckDBCatalog:
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, memory_limit: str = DUCKDB_MEMORY_LIMIT):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit})
         self.con.execute("SET TimeZone='UTC'")
         # BigQuery's FARM_FINGERPRINT, so seeded samples pick the same ids in both engines.
         self.con.create_function("farm_fingerprint", _farm_fingerprint, ["VARCHAR"], "BIGINT",
                                  type="arrow", side_effects=False)
         if not read_only:
             self.con.execute(SCHEMA)
+            migrate_vector_column(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -193,6 +202,26 @@ class DuckDBCatalog:
             "AND updated_at <= $as_of AND list_contains($statuses, status)",
             {"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses)}).fetchone()[0]
 
+    def scan_shard_with_embeddings(self, shard: int, n_shards: int, *, as_of: datetime, model_id: str,
+                                   statuses: tuple[str, ...] = ("public",), batch_size: int = 256
+                                   ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
+        """scan_shard's rows with their stored embedding of model_id, joined in one pass."""
+        check_shard(shard, n_shards)
+        columns = ", ".join(f"v.{c}" for c in VIDEO_FIELDS)
+        cur = self.con.cursor()
+        try:
+            reader = cur.sql(
+                f"SELECT {columns}, e.model_id, e.text_hash, e.vector, e.source_updated_at, e.embedded_at "
+                "FROM videos v LEFT JOIN video_embeddings e ON e.video_id = v.video_id AND e.model_id = $model "
+                "WHERE abs(v.fingerprint) % $n = $shard AND v.updated_at <= $as_of "
+                "AND list_contains($statuses, v.status)",
+                params={"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses),
+                        "model": model_id}).to_arrow_reader(batch_size)
+            for batch in reader:
+                yield _videos_with_embeddings(batch)
+        finally:
+            cur.close()
+
     def changes_since(self, t0: datetime, batch_size: int = 256) -> Iterator[list[Video]]:
         """Rows changed after t0, any status (the rebuild's catch-up replays them), oldest first."""
         if t0.tzinfo is None:
@@ -222,12 +251,15 @@ class DuckDBCatalog:
         rows = list({(r.video_id, r.model_id): r for r in rows}.values())  # the last wins, as in BigQuery
         if not rows:
             return 0
+        matrix = np.stack([np.asarray(r.vector, dtype=np.float32).reshape(-1) for r in rows])
+        if matrix.shape[1] != WAREHOUSE_DIM:
+            raise VidvecError(f"video_embeddings holds {WAREHOUSE_DIM}-d vectors; got {matrix.shape[1]}-d "
+                              f"ones for model {rows[0].model_id!r}")
         table = pa.table({
             "video_id": [r.video_id for r in rows],
             "model_id": [r.model_id for r in rows],
             "text_hash": [r.text_hash for r in rows],
-            "vector": pa.array([np.asarray(r.vector, dtype=np.float32) for r in rows],
-                               type=pa.list_(pa.float32())),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), WAREHOUSE_DIM),
             "source_updated_at": pa.array([_utc(r.source_updated_at) for r in rows], type=pa.timestamp("us", "UTC")),
             "embedded_at": pa.array([_utc(r.embedded_at) for r in rows], type=pa.timestamp("us", "UTC")),
         })
@@ -269,14 +301,14 @@ class DuckDBCatalog:
                         ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
         cur = self.con.cursor()  # a partly read result blocks its connection
         try:
+            # No ORDER BY: sorting a million vectors would hold them all (the protocol promises no order).
             reader = cur.sql(
                 "SELECT e.video_id, v.language, e.vector FROM video_embeddings e JOIN videos v USING (video_id) "
-                "WHERE e.model_id = $model AND list_contains($statuses, v.status) ORDER BY e.video_id",
+                "WHERE e.model_id = $model AND list_contains($statuses, v.status)",
                 params={"model": model_id, "statuses": list(statuses)}).to_arrow_reader(batch_size)
             for batch in reader:
-                vectors = batch.column("vector")
                 yield (batch.column("video_id").to_pylist(), batch.column("language").to_pylist(),
-                       vectors.flatten().to_numpy().astype(np.float32).reshape(len(vectors), -1))
+                       _matrix(batch.column("vector")))
         finally:
             cur.close()
 
@@ -322,6 +354,39 @@ class DuckDBCatalog:
         rows = self.con.execute(f"SELECT {_AUDIT_COLUMNS} FROM recall_audits WHERE audit_id = $id "
                                 "ORDER BY filtered, slice", {"id": audit_id}).fetchall()
         return [AuditRow(*r) for r in rows]
+
+
+def migrate_vector_column(con) -> None:
+    """FLOAT[] -> FLOAT[512] in a file made before the fixed-size column (refused if a vector is another size)."""
+    found = con.execute("SELECT data_type FROM information_schema.columns "
+                        "WHERE table_name = 'video_embeddings' AND column_name = 'vector'").fetchone()
+    if found is None or found[0] != "FLOAT[]":
+        return
+    odd = con.execute(f"SELECT count(*) FROM video_embeddings WHERE len(vector) <> {WAREHOUSE_DIM}").fetchone()[0]
+    if odd:
+        raise VidvecError(f"video_embeddings holds {odd} vectors that are not {WAREHOUSE_DIM}-d: cannot migrate "
+                          f"the column to FLOAT[{WAREHOUSE_DIM}]; delete those rows first")
+    con.execute(f"ALTER TABLE video_embeddings ALTER vector SET DATA TYPE FLOAT[{WAREHOUSE_DIM}]")
+
+
+def _matrix(vectors: pa.Array) -> np.ndarray:
+    """An Arrow column of fixed-size float lists as an (n x dim) float32 matrix."""
+    return vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(vectors), -1)
+
+
+def _videos_with_embeddings(batch: pa.RecordBatch) -> tuple[list[Video], dict[str, StoredEmbedding]]:
+    names = VIDEO_FIELDS
+    columns = {name: batch.column(name).to_pylist() for name in names}
+    videos = [_video(row) for row in zip(*(columns[n] for n in names), strict=True)]
+    hashes = batch.column("text_hash").to_pylist()
+    has = [i for i, h in enumerate(hashes) if h is not None]
+    if not has:
+        return videos, {}
+    vectors = _matrix(batch.column("vector").take(pa.array(has)))
+    more = {k: batch.column(k).to_pylist() for k in ("model_id", "source_updated_at", "embedded_at")}
+    return videos, {videos[i].video_id: StoredEmbedding(
+        videos[i].video_id, more["model_id"][i], hashes[i], vectors[j], more["source_updated_at"][i],
+        more["embedded_at"][i]) for j, i in enumerate(has)}
 
 
 def _farm_fingerprint(ids: pa.Array) -> pa.Array:

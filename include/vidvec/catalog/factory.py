@@ -21,7 +21,8 @@ def open_catalog(settings: Settings, read_only: bool = False, credentials=None) 
 
         catalog = open_bigquery(settings, credentials)
     else:
-        catalog = DuckDBCatalog(settings.duckdb_file, read_only=read_only)
+        catalog = DuckDBCatalog(settings.duckdb_file, read_only=read_only,
+                                memory_limit=settings.duckdb_memory_limit)
     try:
         yield catalog
     finally:

@@ -36,6 +36,12 @@ from vidvec.errors import VidvecError
 # Payload indexes, created before loading (engines with payload indexes only).
 KEYWORD_INDEXES = ("video_id", "language", "owner_id", "category", "status")
 INTEGER_INDEXES = ("published_at", "updated_at")  # epoch microseconds
+# The fields searches filter on with a match (the served status, `--language`, `--category`):
+# each of their values gets HNSW links of its own (Qdrant's payload-aware graph), which keeps
+# such filtered searches accurate. The other indexes serve lookups, ranges, exclusions and
+# counts: links for every index took 1.8x the build CPU of language and status alone at 300k
+# points (BENCHMARKS.md, "Scale"). A new match filter belongs here.
+FILTERED_FIELDS = ("language", "status", "category")
 SERVED_STATUS = "public"  # the only status queries return
 
 
@@ -59,7 +65,7 @@ class CollectionSpec:
     full_scan_threshold_kb: int = 200  # ~100 vectors of 512 floats: smaller filters are scanned exactly
     indexing_threshold_kb: int = 1000  # ~500 vectors of 512 floats: bigger segments get an HNSW index
     quantization: bool = False  # int8 scalar quantization, rescored at query time
-    on_disk: bool = False
+    on_disk: bool | None = None  # original vectors memory-mapped from disk; None = the engine's default
 
     def __post_init__(self) -> None:
         bounds = {"dim": (1, 65536), "shards": (1, 256), "replicas": (1, 16), "hnsw_m": (4, 128),

@@ -10,10 +10,11 @@ from qdrant_edge import (
     FieldCondition,
     Filter,
     HnswIndexConfig,
+    IntegerIndexParams,
     IsEmptyCondition,
+    KeywordIndexParams,
     MatchAny,
     MatchValue,
-    PayloadSchemaType,
     Point,
     QuantizationSearchParams,
     RangeFloat,
@@ -25,11 +26,11 @@ from qdrant_edge import (
 from vidvec.core.ids import point_id
 from vidvec.core.query import Scope
 from vidvec.core.types import PointToWrite
-from vidvec.store.base import INTEGER_INDEXES, KEYWORD_INDEXES, CollectionSpec
+from vidvec.store.base import FILTERED_FIELDS, INTEGER_INDEXES, KEYWORD_INDEXES, CollectionSpec
 from vidvec.store.common import placeholder_vector, served_filter
 
-PAYLOAD_INDEXES = [(k, PayloadSchemaType.Keyword) for k in KEYWORD_INDEXES] + [
-    (k, PayloadSchemaType.Integer) for k in INTEGER_INDEXES]
+PAYLOAD_INDEXES = [(k, KeywordIndexParams(enable_hnsw=k in FILTERED_FIELDS)) for k in KEYWORD_INDEXES] + [
+    (k, IntegerIndexParams(lookup=True, range=True, enable_hnsw=k in FILTERED_FIELDS)) for k in INTEGER_INDEXES]
 
 
 def edge_config(spec: CollectionSpec, built: bool, deleted_threshold: float | None = None) -> EdgeConfig:
@@ -43,7 +44,8 @@ def edge_config(spec: CollectionSpec, built: bool, deleted_threshold: float | No
     """
     quantization = ScalarQuantizationConfig(ScalarType.Int8, always_ram=True) if spec.quantization else None
     return EdgeConfig(
-        vectors=EdgeVectorParams(size=spec.dim, distance=Distance.Cosine, on_disk=spec.on_disk),
+        vectors=EdgeVectorParams(size=spec.dim, distance=Distance.Cosine,
+                                 on_disk=True if spec.on_disk is None else spec.on_disk),
         hnsw_config=HnswIndexConfig(m=spec.hnsw_m if built else 0, ef_construct=spec.ef_construct,
                                     full_scan_threshold=spec.full_scan_threshold_kb),
         quantization_config=quantization,

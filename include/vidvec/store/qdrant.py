@@ -28,6 +28,7 @@ from vidvec.core.versions import STATUS_RANK, Version, VersionBound, purge_bound
 from vidvec.errors import VidvecError
 from vidvec.store import qdrant_query
 from vidvec.store.base import (
+    FILTERED_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
     Capabilities,
@@ -86,10 +87,13 @@ class QdrantStore(StoreCommon):
         )
         if not self.capabilities.payload_indexes:
             return  # local mode ignores payload indexes (and warns)
-        for key in KEYWORD_INDEXES:
-            self.client.create_payload_index(name, key, m.PayloadSchemaType.KEYWORD, wait=True)
+        for key in KEYWORD_INDEXES:  # HNSW links only for the fields searches filter on
+            self.client.create_payload_index(name, key, m.KeywordIndexParams(
+                type=m.KeywordIndexType.KEYWORD, enable_hnsw=key in FILTERED_FIELDS), wait=True)
         for key in INTEGER_INDEXES:
-            self.client.create_payload_index(name, key, m.PayloadSchemaType.INTEGER, wait=True)
+            self.client.create_payload_index(name, key, m.IntegerIndexParams(
+                type=m.IntegerIndexType.INTEGER, lookup=True, range=True,
+                enable_hnsw=key in FILTERED_FIELDS), wait=True)
 
     def build_index(self, name: str, spec: CollectionSpec) -> None:
         """Turn HNSW on after the bulk load (the server's optimizer builds it in the background)."""
