@@ -104,7 +104,8 @@ def target_lines(runs: list[dict], targets: dict, names: tuple[str, ...]) -> lis
 def detail_lines(runs: list[dict], names: tuple[str, ...]) -> list[str]:
     wider = next((n for n in runs[0]["steps"] if n.startswith("audit at hnsw_ef=")), None)
     lines = [f"| videos | reindex to promoted | audit recall@10 (filtered) | {wider or ''} recall (filtered) "
-             "| similar p50 / p99 ms (filtered) | HNSW segments | compaction purged / repaired / added "
+             "| similar p50 / p99 ms (filtered; cold: first pass) | HNSW segments "
+             "| compaction purged / repaired / added "
              "| sidecar events | exact top-1 / top-10 similarity p50 | top-10 sharing the main parent |",
              "| ---: | ---: | --- | --- | --- | ---: | --- | --- | --- | ---: |"]
     return lines + [_detail(run, names, wider) for run in runs]
@@ -123,6 +124,8 @@ def _detail(run: dict, names: tuple[str, ...], wider: str | None) -> str:
     events = s["sidecar: 10,000 events"]["result"]["events"]
     latency = (f"{sim['unfiltered']['p50_ms']:.2f} / {sim['unfiltered']['p99_ms']:.2f} "
                f"({sim['filtered']['p50_ms']:.2f} / {sim['filtered']['p99_ms']:.2f})")
+    cold = sim.get("cold")
+    latency += f"; cold {cold['p50_ms']:.2f} / {cold['p99_ms']:.2f}" if cold else ""
     return (f"| {label(run['n'])} | {to_promoted(run, names) / 60:.1f} min | {_recall(s['audit']['result'])} "
             f"| {_recall(s[wider]['result'] if wider else None)} | {latency} "
             f"| {s['finish (count, HNSW, ready)']['result'].get('segments')} "

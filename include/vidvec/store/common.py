@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from vidvec.core.ids import at_vidvec_id
+from vidvec.core.ids import at_vidvec_id, point_id
 from vidvec.core.naming import validate_name
 from vidvec.core.query import NeighbourQuery, Scope
 from vidvec.core.types import CollectionState, Hit
@@ -144,6 +144,9 @@ class StoreCommon:
     def scroll(self, name: str, batch: int = 1000, with_vectors: bool = False):
         for page in self.scroll_points(name, batch=batch, with_vectors=with_vectors):
             yield [(p.video_id, p.payload, p.vector) for p in page]
+
+    def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
+        self.delete_ids(name, [point_id(v) for v in video_ids])
 
     def count_served(self, name: str) -> int:
         return sum(p.payload.get("status") == SERVED_STATUS and at_vidvec_id(p.id, p.video_id)

@@ -244,9 +244,6 @@ class EdgeStore(StoreCommon):
             written.update(p.video_id for _, p in admitted)
         return written
 
-    def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
-        self.delete_ids(name, [point_id(v) for v in video_ids])
-
     def delete_ids(self, name: str, ids: Iterable[str | int]) -> None:
         ids = list(ids)
         if ids:

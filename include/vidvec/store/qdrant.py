@@ -181,9 +181,6 @@ class QdrantStore(StoreCommon):
             written.update(p.video_id for pid, p in admitted if Version.of(after.get(pid)) == Version.of(p.payload))
         return written
 
-    def delete_points(self, name: str, video_ids: Iterable[str]) -> None:
-        self.delete_ids(name, [point_id(v) for v in video_ids])
-
     def delete_ids(self, name: str, ids: Iterable[str | int]) -> None:
         ids = list(ids)
         if ids:
