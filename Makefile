@@ -83,7 +83,7 @@ bench: venv
 	mkdir -p $(VIDVEC_HOME)
 	python -m bench --markdown $(VIDVEC_HOME)/bench.md --json $(VIDVEC_HOME)/bench.json
 
-# 100k, 300k and 1M videos through every job (about an hour here; data under VIDVEC_SCALE_DIR,
+# 100k, 300k and 1M videos through every job (about 40 minutes here; data under VIDVEC_SCALE_DIR,
 # default /tmp/vidvec-scale, about 15 GB at 1M, deleted after each size). Not part of test or bench.
 bench-scale: venv
 	mkdir -p $(VIDVEC_HOME)
