@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.engine_data import Dataset, points
+from bench.scale import du
 
 NAME = "bench"
 BATCH = 256
@@ -55,15 +56,8 @@ def rss_mb(key: str = "VmHWM") -> float:
 
 
 def disk_mb(path: Path) -> float:
-    """Bytes the files under path occupy on disk (allocated blocks, as du counts)."""
-    total = 0
-    for root, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(root, f)).st_blocks * 512
-            except FileNotFoundError:
-                pass
-    return total / 2**20
+    """MB the files under path occupy on disk (allocated blocks, as du counts)."""
+    return du(path) / 2**20
 
 
 def _store(job: Job):
