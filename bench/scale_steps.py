@@ -190,7 +190,7 @@ def audit(home: str, args: dict) -> dict:
 
 
 def promote(home: str, args: dict) -> dict:
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.promote import as_json
     from vidvec.promote import promote as move
 

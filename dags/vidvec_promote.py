@@ -57,7 +57,7 @@ def vidvec_promote():
         from airflow.sdk.exceptions import AirflowFailException
 
         from vidvec.core.gates import GatePolicy
-        from vidvec.embed.base import identity
+        from vidvec.embed.registry import identity
         from vidvec.promote import PromotionRefused, as_json, promote, rollback
 
         alias, at = params["alias"], run_t0(context)

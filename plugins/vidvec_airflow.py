@@ -29,7 +29,7 @@ def check_promotion(params: dict, context) -> dict:
 
     from vidvec.core.gates import GatePolicy
     from vidvec.core.naming import next_alias
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.promote import PromotionRefused, approval_body, check
 
     alias, policy = params["alias"], {k: params[k] for k in GatePolicy.model_fields}
@@ -194,7 +194,7 @@ def form_params(schemas: dict[str, dict]) -> dict:
 def rebuild_params() -> dict:
     """The rebuild's Params for the configured embedder (read from VIDVEC_* while the DAG is parsed)."""
     from vidvec.config import load_settings
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.params import rebuild_form
 
     return form_params(rebuild_form(identity(load_settings()).model_id))
@@ -203,7 +203,7 @@ def rebuild_params() -> dict:
 def rebuild_plan(params: dict, run_id: str, context) -> dict:
     """The rebuild's plan (as XCom carries it) from its Params and the run's T0."""
     from vidvec.config import load_settings
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.params import RebuildParams
     from vidvec.rebuild import plan_from_params
 

