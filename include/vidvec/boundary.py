@@ -43,10 +43,12 @@ def _google_or_catalog(exc: BaseException) -> str | None:
     if isinstance(exc, duckdb.IOException):
         hint = "another process holds it: a sidecar or a DAG task?" if "lock" in first else "check VIDVEC_CATALOG_PATH"
         return f"cannot open the catalog file: {first} ({hint})"
-    if isinstance(exc, RETRYABLE_OTHER | gexc.RetryError | requests.ConnectionError):
+    # isinstance takes a tuple of classes; `|` cannot join a tuple and a class (a TypeError here once
+    # hid every error that reached this branch).
+    if isinstance(exc, (*RETRYABLE_OTHER, gexc.RetryError, requests.ConnectionError)):
         return (f"a Google Cloud API cannot be reached: {first}: check VIDVEC_BIGQUERY_*, "
                 "VIDVEC_SIDECAR_PUBSUB_* and the network")
-    if isinstance(exc, gexc.Unauthorized | gexc.Forbidden | DefaultCredentialsError):
+    if isinstance(exc, (gexc.Unauthorized, gexc.Forbidden, DefaultCredentialsError)):
         return f"Google Cloud refused the credentials: {first}"
     return None
 
