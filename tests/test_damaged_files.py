@@ -59,7 +59,7 @@ def test_a_damaged_collection_record(settings, live):
     damaged = truncate(path)
     for args in (["similar", video], ["collections"]):
         refused(run(*args, home=settings.home), path, "is not valid JSON",
-                f"or move {path.parent} out of {path.parent.parent} to open the store without that collection")
+                f"or move its directory out of {path.parent.parent} to open the store without that collection")
         assert path.read_bytes() == damaged
     path.write_text('{"metadata": {}, "spec": {"dim": 512, "hnsw_mm": 3}}')
     refused(run("collections", home=settings.home), path, "holds an invalid spec", "repair it")

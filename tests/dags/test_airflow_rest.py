@@ -174,7 +174,7 @@ def test_trigger_the_rebuild_through_the_rest_api(standalone, settings, sample_s
 
     (alert,) = api.wait("the deadline alert", lambda: [a for a in read_alerts(settings.home)
                                                        if a.get("run_id") == run_id], 120, proc, log)
-    assert alert["kind"] == "deadline_missed" and "at its deadline 2026-11-29T09:00:00" in alert["message"]
+    assert alert["kind"] == "deadline_missed" and "at its deadline 2026-11-29 09:00:00" in alert["message"]
     stop_standalone(proc)  # releases the embedded store before this process opens it
 
     with open_store(settings) as store:

@@ -3,6 +3,7 @@
 Layout under the Edge root ($VIDVEC_HOME/edge by default):
 
     LOCK                                  flock held while a process has the store open; holder's PID
+    HOLDER.json                           what holds it and where it serves reads (store/holder.py)
     aliases.json                          {"alias": "collection", ...}, replaced atomically
     collections/<name>/collection.json    {"metadata": ..., "spec": ..., "index_built": ...}
     collections/<name>/shard/             the EdgeShard (segments, WAL, edge_config.json)
@@ -103,11 +104,11 @@ class EdgeHome:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            from vidvec.store.holder import refusal  # it imports this module
+
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            who = " (this process: close the other store first)" if holder == str(os.getpid()) else ""
-            raise StoreInUse(f"vector store {self.root} is in use by PID {holder}{who}; the embedded "
-                             "store admits one process at a time") from None
+            raise StoreInUse(refusal(self.root, pid)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
@@ -156,8 +157,8 @@ class EdgeHome:
         return (self.collection_dir(name) / RECORD).exists()
 
     def read_record(self, name: str) -> Record:
-        todo = (f"repair it, or move {self.collection_dir(name)} out of {self.collections_dir} to open the store "
-                "without that collection (`vidvec restore` brings one back from a snapshot)")
+        todo = (f"repair it, or move its directory out of {self.collections_dir} to open the store without "
+                "that collection (`vidvec restore` brings one back from a snapshot)")
         data = read_json(self.collection_dir(name) / RECORD, _record, 'an object with "metadata" and "spec" objects',
                          todo)
         try:
