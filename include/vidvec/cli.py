@@ -464,8 +464,13 @@ def provision(
 
 def main() -> None:
     """Run a command; an error the user can fix is one line on stderr and exit 2 (vidvec.boundary)."""
+    import warnings
+
     from vidvec.boundary import explain, one_line
 
+    # qdrant-client checks a server's version in a thread of its own and warns on stderr when it cannot:
+    # with the server down that races the one line below, which already says it cannot be reached.
+    warnings.filterwarnings("ignore", message="Failed to obtain server version", category=UserWarning)
     try:
         code = app(standalone_mode=False)  # typer would draw usage errors as a box
     except Exception as exc:
