@@ -17,7 +17,12 @@ at a time):
   through its read API over loopback HTTP (vidvec.read_client), as `vidvec
   similar` does while the sidecar runs.
 
-Prints p50/p99 of each and what `held` adds over `direct` (and over `open`).
+- `open` and `HTTP in process`, query by query in turn on one open store: the
+  query itself, and the same through the read API's handler on an HTTP server
+  in this process (paired differences: what HTTP and JSON add, with the
+  machine's load alike for both).
+
+Prints p50 / p99 in ms of each and what `held` adds over `direct`.
 """
 
 from __future__ import annotations
@@ -77,19 +82,32 @@ def timed(call, ids) -> np.ndarray:
     return 1e3 * np.asarray(out)
 
 
-def in_process(settings, ids, query) -> dict[str, np.ndarray]:
+def in_process(settings, ids, query, direct_ids) -> dict[str, np.ndarray]:
+    """direct (open, query, close), then open vs HTTP interleaved query by query on one open store."""
     from vidvec.catalog.factory import open_catalog
     from vidvec.query import titled_answer
+    from vidvec.read_api import ReadApi, local_url
+    from vidvec.read_client import HeldReads
     from vidvec.store import open_store
+    from vidvec.stream.ops import Health, Metrics, OpsServer
 
     def direct(vid):
         with open_store(settings) as store, open_catalog(settings, read_only=True) as catalog:
             titled_answer(store, catalog, settings.live_alias, vid, query)
 
-    direct(ids[0])  # the page cache warm for both
-    with open_store(settings) as store, open_catalog(settings, read_only=True) as catalog:
-        opened = timed(lambda vid: titled_answer(store, catalog, settings.live_alias, vid, query), ids)
-    return {"direct": timed(direct, ids), "open": opened}
+    direct(ids[0])  # the page cache warm for every phase
+    out = {"direct": timed(direct, direct_ids)}
+    with open_store(settings) as store, open_catalog(settings) as catalog, open_catalog(settings) as reader:
+        ops = OpsServer(Health(60), Metrics(), "127.0.0.1", 0)
+        try:  # the read API in a thread of this process: the handler the sidecar mounts, its own connection
+            ops.mount(ReadApi(settings, store, reader, None, "bench"))
+            http = HeldReads(local_url("127.0.0.1", ops.port), "bench")
+            pairs = [(timed(lambda v: titled_answer(store, catalog, settings.live_alias, v, query), [vid])[0],
+                      timed(lambda v: http.similar(settings.live_alias, v, query), [vid])[0]) for vid in ids]
+        finally:
+            ops.close()
+    out["open"], out["http_in_process"] = np.asarray([a for a, _ in pairs]), np.asarray([b for _, b in pairs])
+    return out
 
 
 def through_sidecar(settings, home: Path, ids, query) -> np.ndarray:
@@ -115,7 +133,7 @@ def through_sidecar(settings, home: Path, ids, query) -> np.ndarray:
         log.close()
 
 
-def run_size(n: int, base: Path, queries: int) -> dict:
+def run_size(n: int, base: Path, queries: int, direct: int) -> dict:
     from vidvec.config import load_settings
     from vidvec.core.query import NeighbourQuery
 
@@ -128,12 +146,14 @@ def run_size(n: int, base: Path, queries: int) -> dict:
         rebuild(settings)
     ids = [f"s{i:08d}" for i in random.Random(7).sample(range(n), min(queries, n))]
     query = NeighbourQuery.parse({"k": 10})
-    ms = in_process(settings, ids, query) | {"held": through_sidecar(settings, home, ids, query)}
+    ms = in_process(settings, ids, query, ids[:direct]) | {"held": through_sidecar(settings, home, ids, query)}
     figures = {name: {"p50_ms": float(np.percentile(v, 50)), "p99_ms": float(np.percentile(v, 99))}
                for name, v in ms.items()}
     added = {q: figures["held"][q] - figures["direct"][q] for q in ("p50_ms", "p99_ms")}
-    over_open = {q: figures["held"][q] - figures["open"][q] for q in ("p50_ms", "p99_ms")}
-    return {"videos": n, "queries": len(ids), **figures, "held_minus_direct": added, "held_minus_open": over_open,
+    extra = ms["http_in_process"] - ms["open"]
+    paired = {"p50_ms": float(np.median(extra)), "p99_ms": float(np.percentile(extra, 99))}
+    return {"videos": n, "queries": len(ids), "direct_queries": min(direct, len(ids)), **figures,
+            "held_minus_direct": added, "http_minus_open_paired": paired,
             "held_over_direct_p50": figures["held"]["p50_ms"] / figures["direct"]["p50_ms"]}
 
 
@@ -148,15 +168,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="7841,100k")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--direct-queries", type=int, default=100, help="direct opens the store every time: slow")
     parser.add_argument("--dir", type=Path, default=scale_dir())
     args = parser.parse_args()
-    print("| videos | direct p50 / p99 ms | open p50 / p99 ms | held p50 / p99 ms | held - direct p50 / p99 ms |"
-          " held - open p50 / p99 ms |\n|---|---|---|---|---|---|", flush=True)
+    print("| videos | direct | held (sidecar) | held - direct | open | HTTP in process | HTTP - open, paired |\n"
+          "|---|---|---|---|---|---|---|", flush=True)
     for size in args.sizes.split(","):
-        r = run_size(parse_size(size), args.dir, args.queries)
+        r = run_size(parse_size(size), args.dir, args.queries, args.direct_queries)
         cell = "{p50_ms:.2f} / {p99_ms:.2f}".format
-        print(f"| {r['videos']:,} | {cell(**r['direct'])} | {cell(**r['open'])} | {cell(**r['held'])} | "
-              f"{cell(**r['held_minus_direct'])} | {cell(**r['held_minus_open'])} |", flush=True)
+        print(f"| {r['videos']:,} | {cell(**r['direct'])} | {cell(**r['held'])} | {cell(**r['held_minus_direct'])} "
+              f"| {cell(**r['open'])} | {cell(**r['http_in_process'])} | {cell(**r['http_minus_open_paired'])} |",
+              flush=True)
         print(json.dumps(r), file=sys.stderr, flush=True)
 
 
