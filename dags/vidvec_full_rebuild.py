@@ -23,6 +23,7 @@ from airflow.sdk import dag, task
 from vidvec_airflow import (
     REBUILT,
     STORE_POOL,
+    deadline_for_scheduled_runs,
     mark_rebuild_failed,
     rebuild_deadline,
     rebuild_params,
@@ -103,4 +104,4 @@ def vidvec_full_rebuild():
     finish(planned, loads, catch_up(planned, loads))
 
 
-vidvec_full_rebuild()
+deadline_for_scheduled_runs(vidvec_full_rebuild())  # `airflow dags test` runs it without (Airflow 3.3.2)

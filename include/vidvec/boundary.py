@@ -41,14 +41,33 @@ def _google_or_catalog(exc: BaseException) -> str | None:
 
     first = (str(exc).splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, duckdb.IOException):
+        if "lock" in first and (held := _held_by_reader(first)):
+            return held
         hint = "another process holds it: a sidecar or a DAG task?" if "lock" in first else "check VIDVEC_CATALOG_PATH"
         return f"cannot open the catalog file: {first} ({hint})"
-    if isinstance(exc, RETRYABLE_OTHER | gexc.RetryError | requests.ConnectionError):
+    # isinstance takes a tuple of classes; `|` cannot join a tuple and a class (a TypeError here once
+    # hid every error that reached this branch).
+    if isinstance(exc, (*RETRYABLE_OTHER, gexc.RetryError, requests.ConnectionError)):
         return (f"a Google Cloud API cannot be reached: {first}: check VIDVEC_BIGQUERY_*, "
                 "VIDVEC_SIDECAR_PUBSUB_* and the network")
-    if isinstance(exc, gexc.Unauthorized | gexc.Forbidden | DefaultCredentialsError):
+    if isinstance(exc, (gexc.Unauthorized, gexc.Forbidden, DefaultCredentialsError)):
         return f"Google Cloud refused the credentials: {first}"
     return None
+
+
+def _held_by_reader(first: str) -> str | None:
+    """The catalog file's lock, when the process named in it holds the embedded store and serves reads."""
+    from vidvec.config import load_settings
+    from vidvec.store.holder import SERVED_TODO, current
+
+    try:
+        settings = load_settings()
+    except VidvecError:
+        return None
+    holder = current(settings.edge_dir) if settings.store_engine == "edge" else None
+    if holder is None or not holder.url or f"PID {holder.pid})" not in first:
+        return None
+    return f"cannot open the catalog file {settings.duckdb_file}: it is in use by {holder.describe()}: {SERVED_TODO}"
 
 
 def explain(exc: BaseException) -> str | None:

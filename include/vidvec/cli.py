@@ -156,10 +156,13 @@ def similar(video_id: Annotated[str, typer.Argument(help="the video; an id start
     """Videos similar to VIDEO_ID, served through the live alias; repeat --category, --exclude-owner, --not.
 
     With --min-score the answer is confident when k neighbours reach it; --json carries `confident`.
+    While a sidecar holds the embedded store, it answers (the same answer).
     """
     from vidvec.catalog.factory import open_catalog
     from vidvec.core.ids import validate_video_id
-    from vidvec.query import similar_videos
+    from vidvec.errors import StoreInUse
+    from vidvec.query import titled_answer
+    from vidvec.read_client import held_reads
     from vidvec.store import open_store
 
     validate_video_id(video_id)
@@ -169,22 +172,20 @@ def similar(video_id: Annotated[str, typer.Argument(help="the video; an id start
         "negative": negative, "strategy": strategy, "diversity": diverse, "candidates": candidates,
         "max_per_owner": max_per_owner})
     settings = _settings()
-    with open_store(settings) as store:
-        found = similar_videos(store, store.resolve(alias or settings.live_alias), video_id, query)
-    with open_catalog(settings, read_only=True) as catalog:
-        videos = catalog.get_videos([video_id, *query.negative] + [h.video_id for h in found.hits])
-    answer = found.to_dict()
-    for row in answer["hits"]:
-        row["title"] = videos[row["video_id"]].title if row["video_id"] in videos else ""
+    target = alias or settings.live_alias
+    try:
+        with open_store(settings) as store, open_catalog(settings, read_only=True) as catalog:
+            found = titled_answer(store, catalog, target, video_id, query)
+    except StoreInUse as exc:
+        found = held_reads(settings, exc).similar(target, video_id, query)
     if as_json:
-        typer.echo(json.dumps(answer, ensure_ascii=False))
+        typer.echo(json.dumps(found.answer, ensure_ascii=False))
         return
-    _print_neighbours(answer, videos)
+    _print_neighbours(found.answer, found.video)
 
 
-def _print_neighbours(answer: dict, videos: dict) -> None:
-    me = videos.get(answer["video_id"])
-    typer.echo(f"{answer['video_id']} [{me.language if me else '?'}] {me.title if me else ''}")
+def _print_neighbours(answer: dict, me: dict | None) -> None:
+    typer.echo(f"{answer['video_id']} [{me['language'] if me else '?'}] {me['title'] if me else ''}")
     for r in answer["hits"]:
         typer.echo(f"  {r['score']:.3f}  [{r['language']}] {r['title'][:90]}  ({r['category']})")
     if not answer["confident"]:
@@ -194,13 +195,19 @@ def _print_neighbours(answer: dict, videos: dict) -> None:
 
 @app.command()
 def collections(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Collections, the aliases on them, point counts and metadata."""
+    """Collections, the aliases on them, point counts and metadata (through a sidecar holding the store)."""
     from dataclasses import asdict
 
+    from vidvec.errors import StoreInUse
+    from vidvec.read_client import held_reads
     from vidvec.store import open_store
 
-    with open_store(_settings()) as store:
-        states = store.collections()
+    settings = _settings()
+    try:
+        with open_store(settings) as store:
+            states = store.collections()
+    except StoreInUse as exc:
+        states = held_reads(settings, exc).collections()
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in states], default=str))
         return
@@ -457,8 +464,13 @@ def provision(
 
 def main() -> None:
     """Run a command; an error the user can fix is one line on stderr and exit 2 (vidvec.boundary)."""
+    import warnings
+
     from vidvec.boundary import explain, one_line
 
+    # qdrant-client checks a server's version in a thread of its own and warns on stderr when it cannot:
+    # with the server down that races the one line below, which already says it cannot be reached.
+    warnings.filterwarnings("ignore", message="Failed to obtain server version", category=UserWarning)
     try:
         code = app(standalone_mode=False)  # typer would draw usage errors as a box
     except Exception as exc:

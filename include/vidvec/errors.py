@@ -19,6 +19,14 @@ class StoreInUse(VidvecError):
     """The embedded store is open in another process (or already in this one)."""
 
 
+class DamagedFile(VidvecError):
+    """A file vidvec owns cannot be read as what it must be; vidvec leaves it as it is for the user."""
+
+    def __init__(self, path: object, wrong: str, todo: str):
+        super().__init__(f"{path} {wrong}: {todo}")
+        self.path, self.wrong = path, wrong
+
+
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     """A user's value as an error message quotes it: its repr, cut (a 10 KB id is not echoed whole)."""
     text = repr(value)

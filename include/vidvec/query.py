@@ -49,3 +49,29 @@ def similar_videos(store: VectorStore, target: str, video_id: str, query: Neighb
         raise VidvecError(f"video {video_id!r} cannot be its own negative example")
     hits = store.neighbours(target, video_id, query)
     return Neighbours(video_id, tuple(hits), confident=len(hits) >= query.k, query=query)
+
+
+@dataclass(frozen=True)
+class TitledAnswer:
+    """What `vidvec similar` shows: Neighbours.to_dict() with each hit's title, and the query video's line."""
+
+    answer: dict  # the --json output
+    video: dict | None  # {"language", "title"} of the query video; None when the catalog lacks it
+
+    def to_json(self) -> dict:
+        return {"answer": self.answer, "video": self.video}
+
+    @classmethod
+    def from_json(cls, data: dict) -> TitledAnswer:
+        return cls(data["answer"], data.get("video"))
+
+
+def titled_answer(store: VectorStore, catalog, target: str, video_id: str, query: NeighbourQuery) -> TitledAnswer:
+    """similar_videos through target, titled from the catalog: one answer, whichever process computes it."""
+    found = similar_videos(store, store.resolve(target), video_id, query)
+    videos = catalog.get_videos([video_id, *query.negative] + [h.video_id for h in found.hits])
+    answer = found.to_dict()
+    for row in answer["hits"]:
+        row["title"] = videos[row["video_id"]].title if row["video_id"] in videos else ""
+    me = videos.get(video_id)
+    return TitledAnswer(answer, {"language": me.language, "title": me.title} if me else None)

@@ -168,6 +168,13 @@ def test_trigger_the_rebuild_through_the_rest_api(standalone, settings, sample_s
     summary = sorted((t["task_id"], t["map_index"], t["state"]) for t in tasks)
     assert state == "success", f"{summary}\n{tail(log)}"
     assert [t for t in summary if t[0] == "load_shard"] == [("load_shard", i, "success") for i in range(3)]
+    # Its logical time is days old: the run passed its deadline (the default 6 h) as it began, and the
+    # scheduler raised the alert (the triggerer ran rebuild_deadline_missed), `dags test` or not.
+    from vidvec.ui.state import read_alerts
+
+    (alert,) = api.wait("the deadline alert", lambda: [a for a in read_alerts(settings.home)
+                                                       if a.get("run_id") == run_id], 120, proc, log)
+    assert alert["kind"] == "deadline_missed" and "at its deadline 2026-11-29 09:00:00" in alert["message"]
     stop_standalone(proc)  # releases the embedded store before this process opens it
 
     with open_store(settings) as store:

@@ -12,13 +12,13 @@ def test_the_rebuild_has_a_deadline_from_the_setting(airflow_db, monkeypatch):
     from airflow.sdk.definitions.deadline import DagRunLogicalDateDeadline
 
     monkeypatch.setenv("VIDVEC_REBUILD_DEADLINE_HOURS", "2.5")
-    deadline = get_dag("vidvec_full_rebuild", keep_deadline=True).deadline
+    deadline = get_dag("vidvec_full_rebuild").deadline
     alert = deadline[0] if isinstance(deadline, list) else deadline
     assert isinstance(alert.reference, DagRunLogicalDateDeadline)  # counted from the run's logical time
     assert alert.interval == timedelta(hours=2.5)
     assert alert.callback.path == "vidvec_airflow.rebuild_deadline_missed"
     monkeypatch.setenv("VIDVEC_REBUILD_DEADLINE_HOURS", "0")
-    assert get_dag("vidvec_full_rebuild", keep_deadline=True).deadline is None  # 0: no deadline
+    assert get_dag("vidvec_full_rebuild").deadline is None  # 0: no deadline
 
 
 def test_a_missed_deadline_is_logged_and_shown_on_the_page(settings):

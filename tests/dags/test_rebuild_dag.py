@@ -13,14 +13,12 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 
 
-def get_dag(dag_id: str, retry_delay_s: float | None = None, keep_deadline: bool = False):
+def get_dag(dag_id: str, retry_delay_s: float | None = None):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS / f"{dag_id}.py"))
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag(dag_id)
-    if not keep_deadline:  # Airflow 3.3.2's dag.test() fails a run with a deadline as it succeeds (README)
-        dag.deadline = None
     if retry_delay_s is not None:  # dag.test() waits out retry delays for real
         for t in dag.tasks:
             t.retry_delay = timedelta(seconds=retry_delay_s)

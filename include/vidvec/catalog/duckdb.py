@@ -126,8 +126,11 @@ class DuckDBCatalog:
         self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit})
         self.con.execute("SET TimeZone='UTC'")
         # BigQuery's FARM_FINGERPRINT, so seeded samples pick the same ids in both engines.
-        self.con.create_function("farm_fingerprint", _farm_fingerprint, ["VARCHAR"], "BIGINT",
-                                 type="arrow", side_effects=False)
+        try:
+            self.con.create_function("farm_fingerprint", _farm_fingerprint, ["VARCHAR"], "BIGINT",
+                                     type="arrow", side_effects=False)
+        except duckdb.CatalogException:  # another connection of this process (vidvec.read_api's) made it
+            pass
         if not read_only:
             self.con.execute(SCHEMA)
             migrate_vector_column(self.con)

@@ -32,12 +32,12 @@ from vidvec.core.ids import point_id
 from vidvec.core.naming import validate_name
 from vidvec.core.types import CollectionState, Hit, PointToWrite, StoredPoint
 from vidvec.core.versions import Version, purge_bound, writes_over
-from vidvec.errors import NotFound, VidvecError
+from vidvec.errors import DamagedFile, NotFound, VidvecError
 from vidvec.store import edge_models as em
 from vidvec.store import edge_query, edge_snapshot
 from vidvec.store.base import Capabilities, CollectionSpec, IndexState
 from vidvec.store.common import READY, StoreCommon, check_k, chunks
-from vidvec.store.edge_files import EdgeHome, Record
+from vidvec.store.edge_files import RECORD, EdgeHome, Record
 
 EDGE = Capabilities("qdrant-edge", exact=False, payload_indexes=True, background_optimizer=False,
                     snapshots=True, vacuum=True, search_params=True, single_process=True)
@@ -347,11 +347,12 @@ class EdgeStore(StoreCommon):
             if name in self._records or name in self._aliases:
                 raise VidvecError(f"collection or alias {name!r} exists: restore under another name")
             done = edge_snapshot.unpack(self.home, Path(location), name)
-            self._records[name] = self.home.read_record(name)
             try:
+                self._records[name] = self.home.read_record(name)
                 return done | {"points": self.count(name)}
             except Exception as exc:  # noqa: BLE001 - whatever Edge says, the copy is unusable
                 self._release(name)
-                del self._records[name]
-                self.home.remove(name)
-                raise VidvecError(f"snapshot {location} does not load: {exc}") from None
+                self._records.pop(name, None)
+                self.home.remove(name)  # never left behind: it would stop the next open of the store
+                reason = f"its {RECORD} {exc.wrong}" if isinstance(exc, DamagedFile) else exc
+                raise VidvecError(f"snapshot {location} does not load: {reason}") from None

@@ -3,6 +3,7 @@
 Layout under the Edge root ($VIDVEC_HOME/edge by default):
 
     LOCK                                  flock held while a process has the store open; holder's PID
+    HOLDER.json                           what holds it and where it serves reads (store/holder.py)
     aliases.json                          {"alias": "collection", ...}, replaced atomically
     collections/<name>/collection.json    {"metadata": ..., "spec": ..., "index_built": ...}
     collections/<name>/shard/             the EdgeShard (segments, WAL, edge_config.json)
@@ -11,6 +12,8 @@ Layout under the Edge root ($VIDVEC_HOME/edge by default):
 A collection exists once its collection.json does (written last). Every JSON
 file is replaced atomically (write a temporary file, fsync, rename, fsync the
 directory), so a crash or a reader sees the old content or the new, never a mix.
+A file damaged anyway (a disk, a hand edit) is reported as DamagedFile naming it,
+and never rewritten: the store does not open until the user repairs or moves it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidvec.errors import StoreInUse
+from vidvec.errors import DamagedFile, StoreInUse, VidvecError
+from vidvec.store.base import CollectionSpec
 
 RECORD = "collection.json"
 
@@ -37,6 +41,32 @@ def write_json(path: Path, value) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def read_json(path: Path, shape_ok, shape: str, todo: str):
+    """path's JSON when it parses and shape_ok(value); else DamagedFile saying what is wrong and todo."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DamagedFile(path, "is not UTF-8 text", todo) from None
+    if not text.strip():
+        raise DamagedFile(path, f"is empty ({len(text)} bytes), not {shape}", todo)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise DamagedFile(path, f"is not valid JSON ({exc})", todo) from None
+    if not shape_ok(value):
+        raise DamagedFile(path, f"is JSON but not {shape}", todo)
+    return value
+
+
+def _alias_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _record(value) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("metadata"), dict)
+            and isinstance(value.get("spec"), dict))
 
 
 def fsync_dir(path: Path) -> None:
@@ -74,11 +104,11 @@ class EdgeHome:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            from vidvec.store.holder import refusal  # it imports this module
+
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            who = " (this process: close the other store first)" if holder == str(os.getpid()) else ""
-            raise StoreInUse(f"vector store {self.root} is in use by PID {holder}{who}; the embedded "
-                             "store admits one process at a time") from None
+            raise StoreInUse(refusal(self.root, pid)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
@@ -103,7 +133,11 @@ class EdgeHome:
     # -- aliases ----------------------------------------------------------------
     def read_aliases(self) -> dict[str, str]:
         path = self.root / "aliases.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        if not path.exists():
+            return {}
+        return read_json(path, _alias_map, 'an object of alias -> collection name, e.g. {"videos": "videos__..."}',
+                         "repair it, or delete it to drop every alias (the collections are intact; "
+                         "`vidvec promote COLLECTION` points the live alias again)")
 
     def write_aliases(self, aliases: dict[str, str]) -> None:
         write_json(self.root / "aliases.json", aliases)
@@ -123,7 +157,14 @@ class EdgeHome:
         return (self.collection_dir(name) / RECORD).exists()
 
     def read_record(self, name: str) -> Record:
-        data = json.loads((self.collection_dir(name) / RECORD).read_text(encoding="utf-8"))
+        todo = (f"repair it, or move its directory out of {self.collections_dir} to open the store without "
+                "that collection (`vidvec restore` brings one back from a snapshot)")
+        data = read_json(self.collection_dir(name) / RECORD, _record, 'an object with "metadata" and "spec" objects',
+                         todo)
+        try:
+            CollectionSpec(**data["spec"])  # loaded lazily later: a bad one must fail here, as damage
+        except (TypeError, VidvecError) as exc:
+            raise DamagedFile(self.collection_dir(name) / RECORD, f"holds an invalid spec ({exc})", todo) from None
         return Record(data["metadata"], data["spec"], bool(data.get("index_built")))
 
     def write_record(self, name: str, record: Record) -> None:

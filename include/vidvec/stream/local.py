@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vidvec.core.limits import BATCH_BYTES
+from vidvec.errors import DamagedFile
 from vidvec.stream.source import DeadLetterFile, Message
 
 CONSUMER = "sidecar"
@@ -32,14 +33,36 @@ CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, position INTEGER 
 """
 
 
+DAMAGED_TODO = ("move it away to start an empty log (then `vidvec compact` brings the store in line with the "
+                "catalog for the events it held)")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The log's connection, checked before anything writes to it: a damaged file is refused as it is."""
+    if path.exists() and path.stat().st_size == 0:  # SQLite would make a new database of it
+        raise DamagedFile(path, "is empty (0 bytes), not an SQLite database", DAMAGED_TODO)
+    con = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        found = con.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page once, writes none
+    except sqlite3.OperationalError:  # cannot open, locked: not damage (the boundary names the path)
+        con.close()
+        raise
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise DamagedFile(path, f"is not a readable SQLite database ({exc})", DAMAGED_TODO) from None
+    if found != "ok":
+        con.close()
+        raise DamagedFile(path, f"is a damaged SQLite database ({found})", DAMAGED_TODO)
+    return con
+
+
 class LocalLog:
     """The log file itself: append, read after a position, acknowledge a position."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+        self.con = _connect(self.path)
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute("PRAGMA synchronous=FULL")  # an ack survives power loss too
         self.con.executescript(SCHEMA)

@@ -57,9 +57,13 @@ class Health:
         return self._ready and self.live
 
 
-def _handler(health: Health, metrics: Metrics):
+def _handler(health: Health, metrics: Metrics, routes: list):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
+            for route in routes:  # mounted apps first (vidvec.read_api): (status, body, type), or None if not theirs
+                if (reply := route(self.path, self.client_address[0], self.headers)) is not None:
+                    self._send(*reply)
+                    return
             if self.path == "/livez":
                 self._send(200 if health.live else 503, b"ok\n" if health.live else b"stalled\n")
             elif self.path == "/readyz":
@@ -85,11 +89,19 @@ def _handler(health: Health, metrics: Metrics):
 
 class OpsServer:
     def __init__(self, health: Health, metrics: Metrics, host: str, port: int):
-        self.httpd = ThreadingHTTPServer((host, port), _handler(health, metrics))
+        self.routes: list = []
+        self.httpd = ThreadingHTTPServer((host, port), _handler(health, metrics, self.routes))
         self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
+        self.host, self.port = host, self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="vidvec-ops", daemon=True)
         self._thread.start()
+
+    def mount(self, route) -> None:
+        """Serve route(path, client address, headers) -> (status, body, content type) | None on GET."""
+        self.routes.append(route)
+
+    def unmount(self, route) -> None:
+        self.routes.remove(route)
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -19,6 +19,7 @@ from contextlib import ExitStack
 import structlog
 
 from vidvec.config import Settings
+from vidvec.read_api import serve_reads
 from vidvec.stream.ops import Health, Metrics, OpsServer
 from vidvec.stream.settings import SidecarSettings
 from vidvec.stream.source import DeadLetterFile, Source
@@ -93,6 +94,8 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
             log.warning("this sidecar holds the embedded store: no DAG task can open it until it stops "
                         "(live streaming beside Airflow needs a Qdrant server)", engine=store.capabilities.engine)
         catalog = stack.enter_context(open_catalog(settings))
+        if store.capabilities.single_process:  # other processes' reads come here (vidvec.read_api)
+            stack.enter_context(serve_reads(settings, store, ops, sc.read_token_value, "vidvec sidecar"))
         source = open_source(settings, sc)
         stack.callback(source.close)  # runs first: nack before the clients close
         aliases = sc.alias_list(settings.live_alias)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidvec.core.naming import next_alias, validate_name
@@ -38,6 +38,8 @@ class SidecarSettings(BaseSettings):
     shutdown_deadline_seconds: float = Field(20.0, gt=0, le=600)
     max_backoff_seconds: float = Field(30.0, gt=0, le=600)
     liveness_stale_seconds: float = Field(300.0, gt=0)
+    read_token: SecretStr | None = Field(None, min_length=16, description=(
+        "lets callers other than loopback make read calls (/v1/...) with 'Authorization: Bearer <token>'"))
 
     @field_validator("aliases", mode="before")
     @classmethod
@@ -65,6 +67,10 @@ class SidecarSettings(BaseSettings):
         if self.pubsub_topic and not _TOPIC.match(self.pubsub_topic):
             raise ValueError(f"pubsub_topic {shown(self.pubsub_topic)} is not projects/P/topics/T")
         return self
+
+    @property
+    def read_token_value(self) -> str | None:
+        return self.read_token.get_secret_value() if self.read_token else None
 
     def alias_list(self, live_alias: str) -> tuple[str, ...]:
         return self.aliases or (live_alias, next_alias(live_alias))

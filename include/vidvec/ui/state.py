@@ -11,12 +11,14 @@ page must never open them: every task and CLI command that opens the stores
 writes this picture to $VIDVEC_HOME/space.json as it closes them (write,
 fsync, rename: a reader sees the old file or the new one, never half of
 one), and the page reads that file and says how old it is. With a Qdrant
-server and BigQuery the page builds the same picture live (`shared_access`).
+server and BigQuery the page builds the same picture live (`shared_access`); while a
+process holding the embedded store serves reads (a sidecar), the page asks it (vidvec.read_api).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import asdict
@@ -121,8 +123,12 @@ def publish(settings, catalog, store, written_by: str, now: datetime | None = No
 
 
 def load_space(settings, now: datetime | None = None) -> dict | None:
-    """What the page shows: live when the stores admit other processes, else the newest file (or None)."""
+    """What the page shows: live when the stores admit other processes or a process holding them serves
+    reads (a sidecar: vidvec.read_api), else the newest file (or None)."""
     if not shared_access(settings):
+        held = _held_space(settings)
+        if held is not None:
+            return held | {"live": True, "alerts": read_alerts(settings.home)}
         state = read_state(settings.home)  # alerts are appended by the triggerer: always the newest
         return None if state is None else state | {"alerts": read_alerts(settings.home)}
     from vidvec.catalog.factory import open_catalog
@@ -132,6 +138,21 @@ def load_space(settings, now: datetime | None = None) -> dict | None:
         state = build_state(catalog, store, live_alias=settings.live_alias, home=settings.home,
                             now=now or datetime.now(timezone.utc), written_by="live")
     return state | {"live": True}
+
+
+def _held_space(settings) -> dict | None:
+    """The picture from the process holding the embedded store, if one serves reads; None to fall back to the file."""
+    from vidvec.errors import VidvecError
+    from vidvec.read_client import reads_of_holder
+
+    reads = reads_of_holder(settings)
+    if reads is None:
+        return None
+    try:
+        return reads.space()
+    except VidvecError as exc:  # starting, stopping, refused: the file is the next best picture
+        logging.getLogger(__name__).warning("vidvec page: no live picture from %s: %s", reads.holder, exc)
+        return None
 
 
 def write_state(home: Path, state: dict) -> Path:
