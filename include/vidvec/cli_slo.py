@@ -28,7 +28,7 @@ def metrics(out: Annotated[Path | None, typer.Option(
     if push and not settings.pushgateway_url:
         raise VidvecError("--push needs VIDVEC_PUSHGATEWAY_URL")
     with open_catalog(settings) as catalog, open_store(settings) as store:
-        figures = read_figures(catalog, store, now=datetime.now(timezone.utc),
+        figures = read_figures(catalog, store, now=datetime.now(timezone.utc), live_alias=settings.live_alias,
                                deadline_hours=settings.rebuild_deadline_hours)
     if out:
         exposition.write_textfile(figures, out)

@@ -71,6 +71,7 @@ def test_audit_canary_and_history_read_back_as_metrics(live, catalog, store, emb
     assert value(found, "vidvec_points", **base) == state.points == 64
     assert value(found, "vidvec_indexed_points", **base) == state.indexed_vectors
     assert value(found, "vidvec_unindexed_ratio", **base) == canary.unindexed == 1 - state.indexed_vectors / 64
+    assert value(found, "vidvec_alias_info", **base, role="live") == 1
     assert value(found, "vidvec_promotions_total", alias="videos") == 1
     assert value(found, "vidvec_approvals_total", alias="videos", decision="timed_out") == 1
     assert not any("video_id" in dict(labels) for _, labels in found)

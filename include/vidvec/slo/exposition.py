@@ -108,16 +108,19 @@ class FiguresCollector:
         yield from (passed, streak, stamp, age, *ratios.values())
 
     def _per_alias(self) -> Iterator[Metric]:
+        info = _gauge("vidvec_alias_info", "1 per alias: the collection it serves and its role (live, next, a/b)",
+                      (*BASE, "role"))
         points = _gauge("vidvec_points", "Points in the collection behind the alias", BASE)
         indexed = _gauge("vidvec_indexed_points", "Vectors in indexed (HNSW) segments", BASE)
         unindexed = _gauge("vidvec_unindexed_ratio", "Vectors outside an HNSW index (each query scans them)", BASE)
         for a in self.figures.aliases:
             labels = [a.alias, a.collection, a.family, a.engine]
+            info.add_metric([*labels, a.role], 1)
             points.add_metric(labels, a.points)
             if a.indexed is not None:
                 indexed.add_metric(labels, a.indexed)
                 unindexed.add_metric(labels, a.unindexed)
-        yield from (points, indexed, unindexed)
+        yield from (info, points, indexed, unindexed)
 
 
 def _bool(value: bool) -> str:
@@ -149,6 +152,6 @@ def publish(settings, catalog, store, now: datetime) -> bool:
     """Push the figures where VIDVEC_PUSHGATEWAY_URL says; False (nothing done) when it is unset."""
     if not settings.pushgateway_url:
         return False
-    push(read_figures(catalog, store, now=now, deadline_hours=settings.rebuild_deadline_hours),
-         settings.pushgateway_url)
+    push(read_figures(catalog, store, now=now, live_alias=settings.live_alias,
+                      deadline_hours=settings.rebuild_deadline_hours), settings.pushgateway_url)
     return True

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vidvec.catalog.base import AuditRow, Catalog
+from vidvec.core.naming import alias_role
 from vidvec.core.recall import AUDIT_KINDS
 from vidvec.core.types import BUILDING
 from vidvec.store import VectorStore
@@ -53,6 +54,7 @@ class AuditFigures:
 @dataclass(frozen=True)
 class AliasFigures:
     alias: str
+    role: str  # core.naming.alias_role: live | next | a/b
     collection: str
     family: str
     engine: str  # Capabilities.label: qdrant-edge hnsw, qdrant-server hnsw, qdrant-local exact
@@ -83,11 +85,11 @@ class Figures:
     rebuilds: tuple[RebuildFigures, ...]  # collections still building, when a deadline is set
 
 
-def read_figures(catalog: Catalog, store: VectorStore, *, now: datetime,
+def read_figures(catalog: Catalog, store: VectorStore, *, now: datetime, live_alias: str = "videos",
                  deadline_hours: float = 0) -> Figures:
     """Every figure, read once (a handful of warehouse queries, one index state per aliased collection)."""
     states = {c.name: c for c in store.collections()}
-    aliases = tuple(_alias(catalog, store, alias, name, states[name].metadata)
+    aliases = tuple(_alias(catalog, store, alias, alias_role(alias, live_alias), name, states[name].metadata)
                     for alias, name in sorted(store.aliases().items()) if name in states)
     promotions = Counter(p.alias for p in catalog.promotions(None, limit=HISTORY_LIMIT))
     approvals = Counter((a.alias, _decision(a)) for a in catalog.approvals(None, limit=HISTORY_LIMIT))
@@ -98,10 +100,11 @@ def read_figures(catalog: Catalog, store: VectorStore, *, now: datetime,
     return Figures(now, aliases, dict(promotions), dict(approvals), rebuilds)
 
 
-def _alias(catalog: Catalog, store: VectorStore, alias: str, collection: str, metadata: dict) -> AliasFigures:
+def _alias(catalog: Catalog, store: VectorStore, alias: str, role: str, collection: str,
+           metadata: dict) -> AliasFigures:
     index = store.index_state(collection)
     audits = tuple(found for kind in AUDIT_KINDS if (found := _newest(catalog, collection, kind)) is not None)
-    return AliasFigures(alias, collection, str(metadata.get("family", "")), index.engine, index.points,
+    return AliasFigures(alias, role, collection, str(metadata.get("family", "")), index.engine, index.points,
                         index.indexed_vectors, audits)
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vidvec.core.naming import NEXT_SUFFIX
+from vidvec.core.naming import alias_role
 from vidvec.core.recall import AUDIT
 from vidvec.ui.trend import trends
 
@@ -64,7 +64,7 @@ def _aliases(aliases: dict[str, str], promotions, live_alias: str) -> list[dict]
     for alias, collection in sorted(aliases.items()):
         last = newest.get(alias)
         rollback = last.previous if last and last.collection == collection else None
-        kind = "live" if alias == live_alias else "next" if alias.endswith(NEXT_SUFFIX) else "a/b"
+        kind = alias_role(alias, live_alias)
         out.append({"alias": alias, "collection": collection, "kind": kind, "rollback_to": rollback,
                     "moved_outside_vidvec": bool(last and last.collection != collection)})
     return out
