@@ -38,6 +38,13 @@ class SidecarSettings(BaseSettings):
     shutdown_deadline_seconds: float = Field(20.0, gt=0, le=600)
     max_backoff_seconds: float = Field(30.0, gt=0, le=600)
     liveness_stale_seconds: float = Field(300.0, gt=0)
+    keep_index: bool = Field(True, description="keep the index built where the engine has no optimizer "
+                             "(Qdrant Edge): stream/keeper.py")
+    keep_index_max_segment_kb: int = Field(8000, ge=100, le=10**7, description="segments the keeper builds stay "
+                                           "below this (KB of vectors): one run indexes at most this much")
+    keep_index_deleted_threshold: float = Field(0.2, gt=0, le=1, description="vacuum a segment past this share "
+                                                "of replaced or deleted points")
+    keep_index_check_seconds: float = Field(5.0, gt=0, le=3600, description="how often targets' status is asked")
 
     @field_validator("aliases", mode="before")
     @classmethod
