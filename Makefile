@@ -51,6 +51,8 @@ demo: airflow-setup
 	grep -q "state=success" $(VIDVEC_HOME)/promote.log || (tail -50 $(VIDVEC_HOME)/promote.log; exit 1)
 	vidvec collections
 	vidvec audit videos --sample $(AUDIT_SAMPLE)
+	@echo; echo "Service levels as Prometheus reads them (vidvec metrics; README \"Service levels\"):"
+	vidvec metrics | grep -E '^vidvec_(recall\{.*slice="overall"|coverage_ratio|unindexed_ratio|audit_age_seconds)'
 	@for v in $(DEMO_VIDEOS); do echo; vidvec similar $$v --k 6; done
 	@echo; vidvec similar ZKZM40f8d2Q --k 3 --language fr
 
