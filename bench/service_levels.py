@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 4
 UPLOADS, DELETES = 0.10, 0.05
 SIMILAR_QUERIES = 1000
+BUILT = "bench-built"  # marker: the space under this home was built and promoted
 
 
 def parse_size(text: str) -> int:
@@ -57,7 +58,11 @@ def step(name: str, home: Path, args: dict, log) -> dict:
 
 
 def build(n: int, home: Path, log) -> None:
-    """The catalog and a promoted collection of n videos (what vidvec_full_rebuild + vidvec_promote leave)."""
+    """The catalog and a promoted collection of n videos (what vidvec_full_rebuild + vidvec_promote leave);
+    kept from an earlier run of this script when it finished (its marker file is there)."""
+    if (home / BUILT).exists():
+        log(f"  reusing the space built in {home}")
+        return
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     step("make_catalog", home, {"n": n}, log)
@@ -66,7 +71,9 @@ def build(n: int, home: Path, log) -> None:
         step("load_shard", home, {"n": n, "shard": shard}, log)
     step("catch_up", home, {"n": n}, log)
     step("finish", home, {"n": n}, log)
+    step("audit", home, {"n": n, "sample": 200}, log)
     step("promote", home, {"n": n}, log)
+    (home / BUILT).write_text(datetime.now(timezone.utc).isoformat())
 
 
 def canary_cost(n: int, home: Path, log, runs: int = 3) -> dict:
@@ -127,6 +134,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("VIDVEC_SCALE_DIR", "/tmp/vidvec-scale")))
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep each size's space (reused by the next run)")
     args = parser.parse_args()
     os.environ["VIDVEC_SCALE_DIR"] = str(args.dir)
     log = lambda m: print(m, flush=True)  # noqa: E731
@@ -142,7 +150,8 @@ def main() -> None:
         canaries[n] = canary_cost(n, home, log)
         if n == stream_n:
             streamed = stream_side_by_side(n, home, log)
-        shutil.rmtree(home, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
         log(f"== {n:,} done in {time.perf_counter() - started:.0f} s")
     text = render(info, canaries, streamed, stream_n or 0)
     print("\n" + text)

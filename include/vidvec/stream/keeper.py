@@ -31,9 +31,9 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from vidvec.store import VectorStore
-from vidvec.store.common import READY
 
 log = structlog.get_logger("vidvec.sidecar")
+GREEN = ("green", "ok")  # VectorStore.status on every engine: index built, no optimization pending
 PAUSE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -61,7 +61,7 @@ class IndexKeeper:
     def _tend_one(self, name: str) -> dict | None:
         try:
             status = self.store.status(name)
-            if status == READY:
+            if status == GREEN:
                 return None
             done = self.store.keep_index(name, self.max_segment_kb, self.deleted_threshold)
         except Exception as exc:  # noqa: BLE001 - the stream goes on; the next check tries again
