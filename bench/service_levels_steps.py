@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -84,17 +85,41 @@ def sidecar(home: str, args: dict) -> dict:
             "segments_after": [r["segments"] for r in runs][-1:]}
 
 
+def similar(home: str, args: dict) -> dict:
+    """scale_steps.similar's timing over videos still served: 1,000 seeded public ones (a stream deleted some)."""
+    import numpy as np
+
+    def timed(vid: str, language: str | None) -> float:
+        start = time.perf_counter()
+        store.similar(settings.live_alias, vid, k=10, language=language)
+        return (time.perf_counter() - start) * 1000
+
+    stack, settings, catalog, store = _stores(home)
+    with stack:
+        pool = [f"s{i:08d}" for i in random.Random(5).sample(range(args["n"]), args["queries"] * 2)]
+        rows = catalog.get_videos(pool)
+        ids = [vid for vid in pool if rows[vid].status == "public"][:args["queries"]]
+        cold = [timed(vid, None) for vid in ids]
+        warm = {"unfiltered": [], "filtered": []}
+        for vid in ids:
+            warm["unfiltered"].append(timed(vid, None))
+            warm["filtered"].append(timed(vid, rows[vid].language))
+    pct = lambda ms: {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}  # noqa: E731
+    return {"queries": len(ids), "cold": pct(cold)} | {key: pct(ms) for key, ms in warm.items()}
+
+
 def index_state(home: str, args: dict) -> dict:
     stack, settings, _, store = _stores(home)
     with stack:
         name = store.resolve(settings.live_alias)
         state, status = store.index_state(name), store.status(name)
         return {"points": state.points, "indexed": state.indexed_vectors,
-                "unindexed": state.points - (state.indexed_vectors or 0), "status": list(status),
+                # indexed counts replaced versions too until a vacuum drops them: never below 0 here
+                "unindexed": max(state.points - (state.indexed_vectors or 0), 0), "status": list(status),
                 "segments": scale_steps._segments(store, name)}
 
 
-scale_steps.STEPS.update({f.__name__: f for f in (canary, stream_events, sidecar, index_state)})
+scale_steps.STEPS.update({f.__name__: f for f in (canary, stream_events, sidecar, similar, index_state)})
 
 if __name__ == "__main__":
     scale_steps.main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4])
