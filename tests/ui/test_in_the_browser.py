@@ -193,7 +193,7 @@ def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slic
         assert collection in trend.locator("h3").inner_text() and "newest: canary" in trend.inner_text()
         recall = trend.locator('figure[data-figure="recall@k"]')
         assert recall.locator("circle.audit").count() == 2 and recall.locator("circle.canary").count() == 2
-        assert "recall 1.000" in recall.locator("figcaption").inner_text()
+        assert "unfiltered 1.000" in recall.locator("figcaption").inner_text()
         box = recall.locator("svg").bounding_box()
         assert box and box["width"] > 200 and box["height"] > 80  # drawn, not only in the markup
         trend.screenshot(path=str(DOCS / "ui-trend.png"))

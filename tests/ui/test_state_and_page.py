@@ -183,4 +183,4 @@ def test_each_alias_shows_its_trend_of_audits_and_canaries(settings, space):
     assert card.count('<circle class="canary"') == 3 * 5  # 3 canaries x (recall x2, p50, p99, unindexed)
     assert card.count('<circle class="audit"') == 5
     assert f"newest: canary <code>{canaries[-1].audit_id}</code>" in card
-    assert "recall@k: <b>recall " in card and "unindexed share: <b>unindexed 100.0%</b>" in card
+    assert "recall@k: <b>unfiltered " in card and "unindexed share: <b>unindexed 100.0%</b>" in card

@@ -40,6 +40,8 @@ def _point(a) -> dict:
 WIDTH, HEIGHT, PAD = 300, 110, 24
 COLORS = {"recall": "#4c72b0", "filtered_recall": "#dd8452", "served_p50_ms": "#55a868",
           "served_p99_ms": "#c44e52", "unindexed": "#8172b3"}
+LABELS = {"recall": "unfiltered", "filtered_recall": "filtered", "served_p50_ms": "p50", "served_p99_ms": "p99",
+          "unindexed": "unindexed"}
 CHARTS = (("recall@k", ("recall", "filtered_recall"), "{:.3f}", (0.0, 1.0)),
           ("served latency (ms)", ("served_p50_ms", "served_p99_ms"), "{:.2f}", None),
           ("unindexed share", ("unindexed",), "{:.1%}", (0.0, 1.0)))
@@ -91,8 +93,9 @@ def _chart(points: list[dict], title: str, keys: tuple[str, ...], fmt: str, boun
     for key in keys:
         kept = [p for p in points if p.get(key) is not None]
         dots = tuple(Dot(*xy(p, key), p["kind"] == "canary",
-                         f"{p['kind']} {p['at'][:16].replace('T', ' ')}: {key} {fmt.format(p[key])}") for p in kept)
+                         f"{p['kind']} {p['at'][:16].replace('T', ' ')}: {LABELS[key]} {fmt.format(p[key])}")
+                     for p in kept)
         series.append(Series(key, COLORS[key], " ".join(f"{d.x},{d.y}" for d in dots), dots))
-    newest = ", ".join(f"{k} {fmt.format(v)}" for k in keys
+    newest = ", ".join(f"{LABELS[k]} {fmt.format(v)}" for k in keys
                        if (v := next((p[k] for p in reversed(points) if p.get(k) is not None), None)) is not None)
     return Chart(title, fmt.format(low), fmt.format(high), newest or "-", tuple(series))
