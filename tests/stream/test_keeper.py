@@ -42,14 +42,16 @@ def test_streamed_vectors_past_the_threshold_are_indexed_without_a_rebuild(setti
     index, status = state(settings, built)
     assert index.points == 60 and index.indexed_vectors == 60 and status == ("green", "ok")
     runs = running.metrics.registry.get_sample_value("vidvec_sidecar_index_runs_total", {"result": "optimized"})
-    assert runs >= 1
+    assert runs >= 1 and running.metrics.registry.get_sample_value(  # checks with nothing due cost nothing
+        "vidvec_sidecar_index_runs_total", {"result": "idle"}) >= 1
     assert running.metrics.registry.get_sample_value("vidvec_sidecar_index_pause_seconds_count") == runs
 
     stream(settings, embedder, publish, 60, 30)  # more, and edits of the first ones (old versions deleted)
     publish([event(f"v{i}", "upsert", 100 + i, f"{TITLES[i]}, revised") for i in range(0, 25)])
     stream(settings, embedder, publish, 90, 0)
     index, status = state(settings, built)
-    assert index.points == 90 and index.indexed_vectors == 90 and status == ("green", "ok")
+    # replaced versions count as indexed until a vacuum: nothing waits once indexed >= points and it is green
+    assert index.points == 90 and index.indexed_vectors >= 90 and status == ("green", "ok")
     with open_store(settings) as store:  # the edits are what is served
         assert store.get_points(built, ["v3"])["v3"]["payload"]["updated_at"] == to_micros(
             datetime.fromisoformat(at(103)))

@@ -33,7 +33,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from vidvec.store import VectorStore
 
 log = structlog.get_logger("vidvec.sidecar")
-GREEN = ("green", "ok")  # VectorStore.status on every engine: index built, no optimization pending
 PAUSE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -60,18 +59,15 @@ class IndexKeeper:
 
     def _tend_one(self, name: str) -> dict | None:
         try:
-            status = self.store.status(name)
-            if status == GREEN:
-                return None
             done = self.store.keep_index(name, self.max_segment_kb, self.deleted_threshold)
         except Exception as exc:  # noqa: BLE001 - the stream goes on; the next check tries again
             self.runs.labels("failed").inc()
             log.warning("index keeper failed", collection=name, error=str(exc)[:300])
             return None
-        if not done.get("applied"):
-            self.runs.labels("not_applied").inc()
+        if not done.get("applied") or not done.get("optimized"):
+            self.runs.labels("not_applied" if not done.get("applied") else "idle").inc()
             return None
         self.runs.labels("optimized").inc()
         self.pause.observe(done["seconds"])
-        log.info("index kept", collection=name, was=status[1], **done)
+        log.info("index kept", collection=name, **done)
         return done | {"collection": name}

@@ -44,7 +44,8 @@ class SidecarSettings(BaseSettings):
                                            "below this (KB of vectors): one run indexes at most this much")
     keep_index_deleted_threshold: float = Field(0.2, gt=0, le=1, description="vacuum a segment past this share "
                                                 "of replaced or deleted points")
-    keep_index_check_seconds: float = Field(5.0, gt=0, le=3600, description="how often targets' status is asked")
+    keep_index_check_seconds: float = Field(5.0, gt=0, le=3600, description="how often the keeper runs between "
+                                            "batches (with nothing due a run returns at once)")
 
     @field_validator("aliases", mode="before")
     @classmethod
