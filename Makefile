@@ -17,7 +17,7 @@ AUDIT_SAMPLE ?= 400
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
-.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium
+.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium promtool
 
 # The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
 BQ_VENV := .venv-bq
@@ -50,6 +50,8 @@ demo: airflow-setup
 	grep -q "state=success" $(VIDVEC_HOME)/promote.log || (tail -50 $(VIDVEC_HOME)/promote.log; exit 1)
 	vidvec collections
 	vidvec audit videos --sample $(AUDIT_SAMPLE)
+	@echo; echo "Service levels as Prometheus reads them (vidvec metrics; README \"Service levels\"):"
+	vidvec metrics | grep -E '^vidvec_(recall\{.*slice="overall"|coverage_ratio|unindexed_ratio|audit_age_seconds)'
 	@for v in $(DEMO_VIDEOS); do echo; vidvec similar $$v --k 6; done
 	@echo; vidvec similar ZKZM40f8d2Q --k 3 --language fr
 
@@ -72,8 +74,18 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) > /dev/null; fi
 	@test -x $(CHROMIUM) || echo "chromium: none at $(CHROMIUM); the browser test will be skipped"
 
-test: venv bq-emulator chromium
-	VIDVEC_TEST_REQUIRE_BROWSER=$$(test -x $(CHROMIUM) && echo 1) pytest
+# promtool (Debian's prometheus package) checks and unit-tests ops/prometheus/vidvec.rules.yml
+# (tests/test_alert_rules.py). As root (CI) it is installed here; those tests must then run, not skip.
+PROMTOOL ?= /usr/bin/promtool
+promtool:
+	@if [ ! -x $(PROMTOOL) ] && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) \
+	  > /dev/null; fi
+	@test -x $(PROMTOOL) || echo "promtool: none at $(PROMTOOL); the alert rule tests will be skipped"
+
+test: venv bq-emulator chromium promtool
+	VIDVEC_TEST_REQUIRE_BROWSER=$$(test -x $(CHROMIUM) && echo 1) \
+	  VIDVEC_TEST_REQUIRE_PROMTOOL=$$(test -x $(PROMTOOL) && echo 1) pytest
 
 lint: venv
 	ruff check .

@@ -154,6 +154,7 @@ def stores():
             yield settings, catalog, store
         finally:
             _publish_space(settings, catalog, store)
+            _push_figures(settings, catalog, store)
 
 
 def _publish_space(settings, catalog, store) -> None:
@@ -167,6 +168,17 @@ def _publish_space(settings, catalog, store) -> None:
         publish(settings, catalog, store, written_by=_task_name())
     except Exception:
         logging.getLogger(__name__).warning("could not write the space state for the vidvec page", exc_info=True)
+
+
+def _push_figures(settings, catalog, store) -> None:
+    """The service-level figures to the Pushgateway (VIDVEC_PUSHGATEWAY_URL) as the task lets go of the
+    stores, so Prometheus sees each audit, canary and promotion as it lands; never fails a task."""
+    try:
+        from vidvec.slo.exposition import publish
+
+        publish(settings, catalog, store, datetime.now(timezone.utc))
+    except Exception:
+        logging.getLogger(__name__).warning("could not push the service-level figures", exc_info=True)
 
 
 def _task_name() -> str:

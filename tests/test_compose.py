@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ALWAYS = {"postgres", "qdrant", "bigquery", "pubsub", "init", "airflow-apiserver", "airflow-scheduler",
-          "airflow-dag-processor", "airflow-triggerer"}
+          "airflow-dag-processor", "airflow-triggerer", "pushgateway", "prometheus", "grafana"}
 OPTIONAL = {"sidecar": "sidecar", "vidvec-cli": "tools"}  # service -> profile
 IN_IMAGE = {"/opt/airflow/dags": "dags", "/opt/airflow/plugins": "plugins", "/opt/vidvec/include": "include",
             "/opt/airflow/scripts": "scripts"}
@@ -71,7 +71,7 @@ def test_every_service_has_a_healthcheck_and_profiles_are_set(resolved):
         name: [profile] for name, profile in OPTIONAL.items()}
     assert "/readyz" in " ".join(services["qdrant"]["healthcheck"]["test"])
     assert "/livez" in " ".join(services["sidecar"]["healthcheck"]["test"])
-    for name in ALWAYS - {"postgres", "qdrant", "bigquery", "pubsub", "init"}:
+    for name in ALWAYS - {"postgres", "qdrant", "bigquery", "pubsub", "init", "pushgateway", "prometheus", "grafana"}:
         assert services[name]["depends_on"]["init"]["condition"] == "service_completed_successfully"
     assert services["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
 
@@ -136,3 +136,19 @@ def test_vidvec_settings_the_compose_file_sets_exist(resolved):
                 assert var in fields | plugin_vars, (name, var)
     plugin = (ROOT / "plugins" / "vidvec_airflow.py").read_text()
     assert all(var in plugin for var in plugin_vars)
+
+
+def test_prometheus_and_grafana_get_vidvec_rules_dashboard_and_figures(resolved):
+    """The rules and dashboard promtool and tests/test_alert_rules.py check are the ones mounted; tasks push."""
+    services = resolved["services"]
+    mounts = {name: {v["target"]: Path(v["source"]) for v in svc.get("volumes", []) if v["type"] == "bind"}
+              for name, svc in services.items()}
+    ops = ROOT / "ops"
+    assert mounts["prometheus"]["/etc/prometheus/vidvec.rules.yml"] == ops / "prometheus" / "vidvec.rules.yml"
+    assert mounts["prometheus"]["/etc/prometheus/prometheus.yml"] == ops / "prometheus" / "prometheus.yml"
+    config = (ops / "prometheus" / "prometheus.yml").read_text()
+    assert "/etc/prometheus/vidvec.rules.yml" in config and "pushgateway:9091" in config and "sidecar:9464" in config
+    assert mounts["grafana"]["/etc/grafana/provisioning"] == ops / "grafana" / "provisioning"
+    assert mounts["grafana"]["/var/lib/grafana/dashboards"] == ops / "grafana" / "dashboards"
+    for name in ("airflow-scheduler", "sidecar", "vidvec-cli"):
+        assert services[name]["environment"]["VIDVEC_PUSHGATEWAY_URL"] == "pushgateway:9091", name

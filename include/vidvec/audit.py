@@ -24,6 +24,7 @@ payload).
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ from vidvec.catalog.base import AuditRow, Catalog, CatalogIds, scan_all
 from vidvec.core.ids import at_vidvec_id
 from vidvec.core.knn import RunningTopK
 from vidvec.core.recall import (
+    AUDIT,
     OVERALL,
     AuditThresholds,
     SliceResult,
@@ -41,6 +43,7 @@ from vidvec.core.recall import (
     audit_failures,
     language_slice,
     mean,
+    percentile,
     query_recall,
     slice_failures,
 )
@@ -60,6 +63,7 @@ class Query:
     exact: dict = field(default_factory=dict)  # filtered -> (ids, scores, n_candidates)
     served: dict = field(default_factory=dict)  # filtered -> [video ids] or None (not served)
     recall: dict = field(default_factory=dict)  # filtered -> float | None
+    latency: dict = field(default_factory=dict)  # filtered -> seconds the served query took
 
 
 @dataclass
@@ -74,9 +78,9 @@ class AuditResult:
     seed: int
     audited_at: datetime
     slices: list[SliceResult]
-    coverage: float
-    staleness: float
-    mismatch: float
+    coverage: float | None  # None: a canary (no payload scan)
+    staleness: float | None
+    mismatch: float | None
     counts: dict
     failures: list[str]
     passed: bool
@@ -84,6 +88,8 @@ class AuditResult:
     foreign: float = 0.0  # public points not at vidvec's id, over all public points
     report: str | None = None  # the Markdown report's path
     index: dict = field(default_factory=dict)  # the IndexState that answered (exact, m, ef_construct, ...)
+    kind: str = AUDIT  # core.recall.AUDIT_KINDS
+    unindexed: float | None = None  # share of vectors outside an HNSW index when audited (None: exact engine)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -102,26 +108,15 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
 
     hnsw_ef None queries with the collection's own search params (what users get).
     """
-    if not 1 <= k <= 100:
-        raise VidvecError(f"k must be in 1..100, got {k}")
-    if not 1 <= sample <= 100_000:
-        raise VidvecError(f"sample must be in 1..100000, got {sample}")
-    if hnsw_ef is not None and not 1 <= hnsw_ef <= 10_000:
-        raise VidvecError(f"hnsw_ef must be in 1..10000, got {hnsw_ef}")
+    check_request(k, sample, hnsw_ef)
     thresholds = thresholds or AuditThresholds()
     collection = store.resolve(target)
-    model_id = store.metadata(collection).get("model_id")
-    if not model_id:
-        raise VidvecError(f"{collection} has no model_id in its metadata: not a vidvec collection")
+    model_id = audited_model(store, collection)
     index = store.index_state(collection)
     if hnsw_ef is not None and not index.exact:
         index = replace(index, hnsw_ef=hnsw_ef)
     counts = scan_payloads(catalog, store, collection, model_id)
-    queries = draw_sample(catalog, model_id, sample, seed)
-    exact_neighbours(catalog, model_id, queries, k)
-    served_neighbours(store, collection, queries, k, hnsw_ef)
-    score_queries(catalog, model_id, queries, k)
-    slices = summarise(queries)
+    slices, drawn = measure(catalog, store, collection, model_id, k=k, sample=sample, seed=seed, hnsw_ef=hnsw_ef)
     coverage = counts["covered"] / counts["catalog_public"] if counts["catalog_public"] else 1.0
     staleness = counts["stale"] / counts["public_points"] if counts["public_points"] else 0.0
     mismatch = counts["mismatched"] / counts["public_points"] if counts["public_points"] else 0.0
@@ -129,11 +124,46 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     foreign = counts["foreign"] / served if served else 0.0
     failures = audit_failures(slices, k, coverage, staleness, mismatch, thresholds, foreign)
     result = AuditResult(audit_id_for(collection, at), target, collection, model_id, index.describe(),
-                         k, len(queries), seed, at, slices, coverage, staleness, mismatch, counts, failures,
-                         not failures, thresholds.model_dump(), foreign, index=asdict(index))
+                         k, drawn, seed, at, slices, coverage, staleness, mismatch, counts, failures,
+                         not failures, thresholds.model_dump(), foreign, index=asdict(index),
+                         unindexed=unindexed_share(index))
     catalog.record_audit(audit_rows(result, thresholds))
     log.info("audit %s of %s: %s", result.audit_id, collection, "passed" if result.passed else "FAILED")
     return result
+
+
+def measure(catalog: Catalog, store: VectorStore, collection: str, model_id: str, *, k: int, sample: int,
+            seed: int, hnsw_ef: int | None) -> tuple[list[SliceResult], int]:
+    """Recall@k and served latency per slice for a seeded, language-stratified sample (no payload scan);
+    and how many queries were drawn."""
+    queries = draw_sample(catalog, model_id, sample, seed)
+    exact_neighbours(catalog, model_id, queries, k)
+    served_neighbours(store, collection, queries, k, hnsw_ef)
+    score_queries(catalog, model_id, queries, k)
+    return summarise(queries), len(queries)
+
+
+def check_request(k: int, sample: int, hnsw_ef: int | None) -> None:
+    if not 1 <= k <= 100:
+        raise VidvecError(f"k must be in 1..100, got {k}")
+    if not 1 <= sample <= 100_000:
+        raise VidvecError(f"sample must be in 1..100000, got {sample}")
+    if hnsw_ef is not None and not 1 <= hnsw_ef <= 10_000:
+        raise VidvecError(f"hnsw_ef must be in 1..10000, got {hnsw_ef}")
+
+
+def audited_model(store: VectorStore, collection: str) -> str:
+    model_id = store.metadata(collection).get("model_id")
+    if not model_id:
+        raise VidvecError(f"{collection} has no model_id in its metadata: not a vidvec collection")
+    return model_id
+
+
+def unindexed_share(index) -> float | None:
+    """Vectors outside an HNSW index over all points (each query scans them); None on an exact engine."""
+    if index.exact or index.indexed_vectors is None:
+        return None
+    return max(index.points - index.indexed_vectors, 0) / index.points if index.points else 0.0
 
 
 def scan_payloads(catalog: Catalog, store: VectorStore, collection: str, model_id: str,
@@ -248,12 +278,14 @@ def served_neighbours(store: VectorStore, collection: str, queries: list[Query],
     """
     for q in queries:
         for filtered in (False, True):
+            started = time.perf_counter()
             try:
                 found = similar_videos(store, collection, q.video_id, k=k,
                                        language=q.language if filtered else None, hnsw_ef=hnsw_ef)
                 q.served[filtered] = [h.video_id for h in found.hits]
             except NotFound:
                 q.served[filtered] = None
+            q.latency[filtered] = time.perf_counter() - started
 
 
 def score_queries(catalog: Catalog, model_id: str, queries: list[Query], k: int) -> None:
@@ -283,14 +315,17 @@ def summarise(queries: list[Query]) -> list[SliceResult]:
                 (language_slice(lang), [q for q in queries if q.language == lang])
                 for lang in sorted({q.language for q in queries})]:
             values = [q.recall.get(filtered) for q in members]
-            out.append(SliceResult(name, filtered, sum(v is not None for v in values), mean(values)))
+            ms = [q.latency[filtered] * 1000 for q in members if filtered in q.latency]
+            out.append(SliceResult(name, filtered, sum(v is not None for v in values), mean(values),
+                                   percentile(ms, 50), percentile(ms, 99)))
     return out
 
 
 def audit_rows(r: AuditResult, thresholds: AuditThresholds) -> list[AuditRow]:
     return [AuditRow(r.audit_id, r.collection, r.model_id, r.engine, r.k, r.sample_size, s.slice, s.filtered,
                      s.queries, s.recall, r.coverage, r.staleness, r.mismatch,
-                     not slice_failures(s, r.k, thresholds), r.passed, r.audited_at, r.seed)
+                     not slice_failures(s, r.k, thresholds), r.passed, r.audited_at, r.seed, r.kind, r.target,
+                     r.foreign if r.kind == AUDIT else None, s.served_p50_ms, s.served_p99_ms, r.unindexed)
             for s in r.slices]
 
 

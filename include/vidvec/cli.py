@@ -462,6 +462,15 @@ def provision(
         typer.echo(f"bigquery: {', '.join(ensure_bigquery(settings))}")
 
 
+def _register_more() -> None:
+    from vidvec.cli_slo import register
+
+    register(app)  # metrics, canary
+
+
+_register_more()
+
+
 def main() -> None:
     """Run a command; an error the user can fix is one line on stderr and exit 2 (vidvec.boundary)."""
     import warnings

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
     rebuild_deadline_hours: float = Field(6, ge=0, le=168, description="alert when a rebuild still runs "
                                           "this long after its logical time; 0 = no deadline")
+    pushgateway_url: str | None = Field(None, description="Prometheus Pushgateway (host:port or URL): every "
+                                        "task that closes the stores pushes the service-level figures there")
 
     # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
     catalog: Literal["duckdb", "bigquery"] = "duckdb"

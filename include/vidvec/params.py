@@ -71,6 +71,17 @@ class AuditParams(Options):
         "Search-time ef; empty = the collection's own search params."))
 
 
+class CanaryParams(Options):
+    """vidvec_canary and `vidvec canary`: the small audit between rebuilds (the thresholds are AuditThresholds)."""
+
+    WHAT = "canary params"
+    target: str = Field("", pattern=OPTIONAL_NAME, description="Alias or collection; empty: the live alias.")
+    sample: int = Field(100, ge=1, le=10_000, description=(
+        "Queries drawn, stratified by language (the same ones each run for one seed: a trend, not noise)."))
+    k: int = Field(10, ge=1, le=100, description="Neighbours per query.")
+    seed: int = Field(0, ge=0, description="Sampling seed.")
+
+
 class PromoteParams(Options):
     """vidvec_promote and `vidvec promote` (the policy is GatePolicy)."""
 

@@ -284,6 +284,14 @@ def test_audit_rows_merge_and_summaries_equal_duckdb(bq_catalog, tmp_path):
             assert bq_catalog.audits(**kw) == duck.audits(**kw), kw
         assert [(a.audit_id, a.passed, a.recall, a.filtered_recall) for a in bq_catalog.audits("c1")] == [
             ("a2", False, 0.5, None), ("a1", True, 1.0, 0.95)]
+        canary = replace(row, audit_id="k1", kind="canary", target="videos", coverage=None, staleness=None,
+                         mismatch=None, served_p50_ms=0.5, served_p99_ms=2.5, unindexed=0.3,
+                         audited_at=NOW + timedelta(hours=2))
+        assert bq_catalog.record_audit([canary]) == duck.record_audit([canary]) == 1
+        assert bq_catalog.audit_rows("k1") == duck.audit_rows("k1") == [canary]
+        for kw in ({"kind": "canary"}, {"kind": "audit"}, {"since": NOW + timedelta(minutes=30)}):
+            assert bq_catalog.audits(**kw) == duck.audits(**kw), kw
+        assert [a.audit_id for a in bq_catalog.audits(kind="canary")] == ["k1"]
 
 
 def test_approvals_equal_duckdb(bq_catalog, tmp_path):

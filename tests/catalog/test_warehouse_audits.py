@@ -73,3 +73,39 @@ def test_approvals_round_trip_newest_first_one_per_run(catalog):
         ("run-1", True, "admin", "looked again: fine", False)]
     assert [a.run_id for a in catalog.approvals("videos", limit=1)] == ["run-3"]
     assert got[-1].decided_at == NOW
+
+
+def test_canary_rows_round_trip_and_audits_filter_by_kind_and_time(catalog):
+    audit = AuditRow("a1", "c1", "m", "qdrant-edge hnsw", 10, 400, "overall", False, 400, 0.99, 1.0, 0.0, 0.0,
+                     True, True, NOW, 0, "audit", "videos__next", 0.0, 0.4, 1.5, 0.0)
+    canary = AuditRow("k1", "c1", "m", "qdrant-edge hnsw", 10, 100, "overall", False, 100, 0.9, None, None, None,
+                      False, False, NOW + timedelta(hours=1), 0, "canary", "videos", None, 0.5, 2.5, 0.3)
+    catalog.record_audit([audit, canary])
+    assert catalog.audit_rows("k1") == [canary] and catalog.audit_rows("a1") == [audit]
+    assert [a.audit_id for a in catalog.audits("c1")] == ["k1", "a1"]
+    (summary,) = catalog.audits("c1", kind="canary")
+    assert (summary.kind, summary.target, summary.coverage, summary.served_p99_ms, summary.unindexed) == (
+        "canary", "videos", None, 2.5, 0.3)
+    assert [a.audit_id for a in catalog.audits(kind="audit")] == ["a1"]
+    assert [a.audit_id for a in catalog.audits(since=NOW + timedelta(minutes=1))] == ["k1"]
+
+
+def test_a_warehouse_made_before_canaries_gains_their_columns(tmp_path):
+    import duckdb
+
+    from vidvec.catalog.duckdb import DuckDBCatalog
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:  # recall_audits as first released: coverage NOT NULL, no kind
+        con.execute("CREATE TABLE recall_audits (audit_id VARCHAR NOT NULL, collection VARCHAR NOT NULL, "
+                    "model_id VARCHAR NOT NULL, engine VARCHAR NOT NULL, k INTEGER NOT NULL, sample_size INTEGER "
+                    "NOT NULL, slice VARCHAR NOT NULL, filtered BOOLEAN NOT NULL, queries INTEGER NOT NULL, "
+                    "recall DOUBLE, coverage DOUBLE NOT NULL, staleness DOUBLE NOT NULL, mismatch DOUBLE NOT NULL, "
+                    "passed BOOLEAN NOT NULL, audit_passed BOOLEAN NOT NULL, audited_at TIMESTAMPTZ NOT NULL, "
+                    "seed BIGINT NOT NULL, PRIMARY KEY (audit_id, slice, filtered))")
+        con.execute("INSERT INTO recall_audits VALUES ('old', 'c1', 'm', 'e', 10, 5, 'overall', false, 5, 1.0, "
+                    "1.0, 0.0, 0.0, true, true, '2026-11-01 00:00:00+00', 0)")
+    with DuckDBCatalog(path) as catalog:
+        catalog.record_audit([AuditRow("k1", "c1", "m", "e", 10, 5, "overall", False, 5, 0.8, None, None, None,
+                                       False, False, NOW, 0, "canary")])
+        assert [(a.audit_id, a.kind) for a in catalog.audits()] == [("k1", "canary"), ("old", "audit")]

@@ -97,3 +97,18 @@ def test_a_failing_audit_fails_the_gate_and_promotion_is_refused(candidate, sett
     with open_catalog(settings, read_only=True) as catalog:
         assert catalog.promotions() == []
     assert Path(settings.home / "reports" / summary.audit_id / "report.md").read_text().count("coverage") >= 2
+
+
+@pytest.mark.slow
+def test_the_canary_dag_records_a_canary_of_the_live_alias(candidate, settings):
+    from vidvec.catalog.factory import open_catalog
+
+    old, _ = candidate
+    run = get_dag("vidvec_canary").test(logical_date=AUDIT_AT, run_conf={"sample": 24})
+    assert run.state == "success"
+    with open_catalog(settings, read_only=True) as catalog:
+        (summary,) = catalog.audits(old, kind="canary")
+        rows = catalog.audit_rows(summary.audit_id)
+    assert summary.passed and summary.target == "videos" and summary.audited_at == AUDIT_AT
+    assert summary.coverage is None and summary.served_p99_ms > 0 and summary.unindexed is not None
+    assert {r.kind for r in rows} == {"canary"} and rows[0].sample_size == 24

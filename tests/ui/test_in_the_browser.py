@@ -5,7 +5,8 @@ vidvec_full_rebuild's trigger form and trigger it, open the vidvec page from
 the navigation and find the new collection; follow its "audit" link to the
 audit DAG's form and trigger it, see the audit (and its chart) on the page;
 follow "promote", trigger, open the approval form from the page, approve with
-a reason, and see the alias move and the approval in the history. The
+a reason, and see the alias move and the approval in the history; run a canary
+and see the live alias's trend (the audit and the canary) drawn. The
 screenshots in docs/ (README "In the Airflow UI") are taken here with
 VIDVEC_UPDATE_SCREENSHOTS=1; otherwise they go to a temporary directory, so a
 test run leaves the checkout as it was.
@@ -26,7 +27,7 @@ from tests.ui.browser import chromium_page
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" if os.environ.get("VIDVEC_UPDATE_SCREENSHOTS") == "1"
         else Path(tempfile.mkdtemp(prefix="vidvec-screenshots-")))
-DAGS = ("vidvec_full_rebuild", "vidvec_recall_audit", "vidvec_promote")
+DAGS = ("vidvec_full_rebuild", "vidvec_recall_audit", "vidvec_promote", "vidvec_canary")
 
 
 def wait_for_run(api, proc, log, dag_id: str, timeout_s: float = 420) -> dict:
@@ -50,7 +51,7 @@ def trigger_from_form(page, fields: dict[str, str], screenshot: Path | None = No
     if screenshot:
         form.screenshot(path=str(screenshot))
     form.get_by_role("button", name="Trigger").click()
-    page.wait_for_url(re.compile(r"/runs/"), timeout=30_000)
+    page.wait_for_url(re.compile(r"/runs/"), timeout=120_000)  # a trigger answers slowly on a busy machine
 
 
 def open_vidvec_page(page, base: str):
@@ -182,6 +183,20 @@ def test_rebuild_audit_approve_in_the_airflow_ui(tmp_path, settings, sample_slic
         assert "approved" in frame.locator("#approvals").inner_text()
         frame.locator("details[open]").evaluate_all("ds => ds.forEach(d => d.open = false)")  # the chart again
         full_height_screenshot(page, DOCS / "ui-after-approval.png", 1150)
+
+        # 7. A canary of the live alias: its trend shows the audit (as videos__next) and the canary over time.
+        api.call("PATCH", "/api/v2/dags/vidvec_canary", {"is_paused": False})
+        api.call("POST", "/api/v2/dags/vidvec_canary/dagRuns", {"logical_date": None, "conf": {"sample": 24}})
+        wait_for_run(api, proc, log, "vidvec_canary")
+        frame = open_vidvec_page(page, base)
+        trend = frame.locator('.trend[data-alias="videos"]')
+        assert collection in trend.locator("h3").inner_text() and "newest: canary" in trend.inner_text()
+        recall = trend.locator('figure[data-figure="recall@k"]')
+        assert recall.locator("circle.audit").count() == 2 and recall.locator("circle.canary").count() == 2
+        assert "unfiltered 1.000" in recall.locator("figcaption").inner_text()
+        box = recall.locator("svg").bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 80  # drawn, not only in the markup
+        trend.screenshot(path=str(DOCS / "ui-trend.png"))
         stop_standalone(proc)  # releases the embedded store before this process opens it
 
     with open_store(settings) as store, open_catalog(settings, read_only=True) as catalog:

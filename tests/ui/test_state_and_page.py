@@ -152,3 +152,35 @@ def test_a_task_that_cannot_write_the_state_still_succeeds(settings, caplog):
     logging.getLogger("vidvec_airflow").removeHandler(caplog.handler)
     assert "could not write the space state" in caplog.text
     assert not os.path.isfile(settings.home / "space.json")
+
+
+def test_each_alias_shows_its_trend_of_audits_and_canaries(settings, space):
+    from vidvec.canary import run_canary
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.store import open_store
+    from vidvec.ui.page import render
+    from vidvec.ui.state import build_state
+
+    old, new = space
+    now = AT + timedelta(hours=6)
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        canaries = [run_canary(catalog, store, "videos", at=AT + timedelta(hours=h), sample=16) for h in (3, 4, 5)]
+        run_canary(catalog, store, "videos", at=AT - timedelta(days=8), sample=16)  # older than the trend's days
+        state = build_state(catalog, store, live_alias="videos", home=settings.home, now=now, written_by="test")
+    trends = {t["alias"]: t for t in state["trends"]}
+    videos = trends["videos"]
+    # the canaries of the alias and the audit of the collection it serves (as videos__next, before promotion)
+    assert [(p["kind"], p["at"]) for p in videos["points"]] == [("audit", AT.isoformat())] + [
+        ("canary", c.audited_at.isoformat()) for c in canaries]
+    assert videos["points"][-1]["served_p99_ms"] == next(
+        s.served_p99_ms for s in canaries[-1].slices if s.slice == "overall" and not s.filtered)
+    assert [p["kind"] for p in trends["videos_b"]["points"]] == ["audit"]  # no canary ran on videos_b
+    by_name = {c["name"]: c for c in state["collections"]}
+    assert [a["audit_id"] for a in by_name[new]["audits"]] == [videos["points"][0]["audit_id"]]  # canaries: trend only
+
+    html = render(state, now=now)
+    card = html[html.index('trend" data-alias="videos"'):html.index('trend" data-alias="videos_b"')]
+    assert card.count('<circle class="canary"') == 3 * 5  # 3 canaries x (recall x2, p50, p99, unindexed)
+    assert card.count('<circle class="audit"') == 5
+    assert f"newest: canary <code>{canaries[-1].audit_id}</code>" in card
+    assert "recall@k: <b>unfiltered " in card and "unindexed share: <b>unindexed 100.0%</b>" in card

@@ -85,13 +85,19 @@ class AuditRow:
     filtered: bool  # neighbours restricted to the query's language
     queries: int  # queries in this slice with something to find
     recall: float | None
-    coverage: float  # collection-wide figures, repeated on each row
-    staleness: float
-    mismatch: float
+    coverage: float | None  # collection-wide figures, repeated on each row (None: a canary, which skips the scan)
+    staleness: float | None
+    mismatch: float | None
     passed: bool  # this slice met its threshold
     audit_passed: bool  # the whole audit passed
     audited_at: datetime
     seed: int = 0
+    kind: str = "audit"  # core.recall.AUDIT_KINDS: the full audit, or the canary between rebuilds
+    target: str | None = None  # the alias (or collection) audited: trends are drawn per alias
+    foreign_share: float | None = None  # public points not at vidvec's id, over all public points
+    served_p50_ms: float | None = None  # this slice's served queries, as `vidvec similar` asks them
+    served_p99_ms: float | None = None
+    unindexed: float | None = None  # share of the collection's vectors outside an HNSW index (None: exact engine)
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,13 @@ class AuditSummary:
     audited_at: datetime
     recall: float | None  # overall, unfiltered
     filtered_recall: float | None  # overall, language-filtered
-    coverage: float
-    staleness: float
+    coverage: float | None  # None: a canary
+    staleness: float | None
+    kind: str = "audit"
+    target: str | None = None
+    served_p50_ms: float | None = None  # overall, unfiltered
+    served_p99_ms: float | None = None
+    unindexed: float | None = None
 
 
 class Catalog(Protocol):
@@ -175,8 +186,9 @@ class Catalog(Protocol):
 
     def record_audit(self, rows: Iterable[AuditRow]) -> int: ...
 
-    def audits(self, collection: str | None = None, limit: int = 50) -> list[AuditSummary]:
-        """Newest first."""
+    def audits(self, collection: str | None = None, limit: int = 50, *, kind: str | None = None,
+               since: datetime | None = None) -> list[AuditSummary]:
+        """Newest first; of one kind (audit | canary) when given, audited at or after `since` when given."""
         ...
 
     def audit_rows(self, audit_id: str) -> list[AuditRow]: ...

@@ -274,29 +274,34 @@ class BigQueryCatalog:
         return self._merge("recall_audits", [dict(zip(_AUDIT_COLUMNS.split(", "), _audit_values(r), strict=True))
                                              for r in rows])
 
-    def audits(self, collection: str | None = None, limit: int = 50) -> list[AuditSummary]:
+    def audits(self, collection: str | None = None, limit: int = 50, *, kind: str | None = None,
+               since: datetime | None = None) -> list[AuditSummary]:
         """Newest first, one summary per audit."""
+        overall = "slice = 'overall' AND NOT filtered"
         rows = self._query(
             "SELECT audit_id, ANY_VALUE(collection) AS collection, ANY_VALUE(model_id) AS model_id, "
             "ANY_VALUE(engine) AS engine, LOGICAL_AND(audit_passed) AS passed, MAX(audited_at) AS audited_at, "
-            "MAX(IF(slice = 'overall' AND NOT filtered, recall, NULL)) AS recall, "
+            f"MAX(IF({overall}, recall, NULL)) AS recall, "
             "MAX(IF(slice = 'overall' AND filtered, recall, NULL)) AS filtered_recall, "
-            "MAX(coverage) AS coverage, MAX(staleness) AS staleness "
-            f"FROM `{self.table('recall_audits')}` WHERE @c IS NULL OR collection = @c "
+            "MAX(coverage) AS coverage, MAX(staleness) AS staleness, "
+            "IFNULL(ANY_VALUE(kind), 'audit') AS kind, ANY_VALUE(target) AS target, "
+            f"MAX(IF({overall}, served_p50_ms, NULL)) AS served_p50_ms, "
+            f"MAX(IF({overall}, served_p99_ms, NULL)) AS served_p99_ms, MAX(unindexed) AS unindexed "
+            f"FROM `{self.table('recall_audits')}` WHERE (@c IS NULL OR collection = @c) "
+            "AND (@kind IS NULL OR IFNULL(kind, 'audit') = @kind) AND (@since IS NULL OR audited_at >= @since) "
             "GROUP BY audit_id ORDER BY audited_at DESC, audit_id DESC LIMIT @limit",
-            [scalar("c", collection, "STRING"), scalar("limit", int(limit))])
+            [scalar("c", collection, "STRING"), scalar("kind", kind, "STRING"),
+             scalar("since", since, "TIMESTAMP"), scalar("limit", int(limit))])
         return [AuditSummary(**{k: r[k] for k in r.keys()}) for r in rows]
 
     def audit_rows(self, audit_id: str) -> list[AuditRow]:
         rows = self._query(f"SELECT {_AUDIT_COLUMNS} FROM `{self.table('recall_audits')}` "
                            "WHERE audit_id = @id ORDER BY filtered, slice", [scalar("id", audit_id)])
-        return [AuditRow(**{k: r[k] for k in r.keys()}) for r in rows]
+        return [AuditRow(**({k: r[k] for k in r.keys()} | {"kind": r["kind"] or "audit"})) for r in rows]
 
 
 def _audit_values(r: AuditRow) -> tuple:
-    return (r.audit_id, r.collection, r.model_id, r.engine, r.k, r.sample_size, r.slice, r.filtered,
-            r.queries, r.recall, r.coverage, r.staleness, r.mismatch, r.passed, r.audit_passed,
-            r.audited_at, r.seed)
+    return tuple(getattr(r, f.name) for f in RECALL_AUDITS)
 
 
 def _rechunk(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Table]:

@@ -72,13 +72,19 @@ RECALL_AUDITS = (  # one row per audit, slice and filtered (DuckDB: recall_audit
     _F("filtered", "BOOL", mode="REQUIRED"),
     _F("queries", "INT64", mode="REQUIRED"),
     _F("recall", "FLOAT64"),
-    _F("coverage", "FLOAT64", mode="REQUIRED"),
-    _F("staleness", "FLOAT64", mode="REQUIRED"),
-    _F("mismatch", "FLOAT64", mode="REQUIRED"),
+    _F("coverage", "FLOAT64"),  # NULL: a canary (no payload scan)
+    _F("staleness", "FLOAT64"),
+    _F("mismatch", "FLOAT64"),
     _F("passed", "BOOL", mode="REQUIRED"),
     _F("audit_passed", "BOOL", mode="REQUIRED"),
     _F("audited_at", "TIMESTAMP", mode="REQUIRED"),
     _F("seed", "INT64", mode="REQUIRED"),
+    _F("kind", "STRING"),  # audit | canary (NULL in rows written before it: audit)
+    _F("target", "STRING"),  # the alias or collection audited
+    _F("foreign_share", "FLOAT64"),
+    _F("served_p50_ms", "FLOAT64"),
+    _F("served_p99_ms", "FLOAT64"),
+    _F("unindexed", "FLOAT64"),
 )
 # table -> (schema, MERGE key, clustering). Other warehouse tables join here.
 TABLES: dict[str, tuple[tuple[bq.SchemaField, ...], tuple[str, ...], list[str]]] = {

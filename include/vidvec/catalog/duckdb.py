@@ -13,6 +13,7 @@ scanning a million vectors holds no more than that, whatever the table's size.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import astuple, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -79,9 +80,9 @@ CREATE TABLE IF NOT EXISTS recall_audits (
     filtered     BOOLEAN NOT NULL,
     queries      INTEGER NOT NULL,
     recall       DOUBLE,
-    coverage     DOUBLE NOT NULL,
-    staleness    DOUBLE NOT NULL,
-    mismatch     DOUBLE NOT NULL,
+    coverage     DOUBLE,            -- NULL: a canary (no payload scan)
+    staleness    DOUBLE,
+    mismatch     DOUBLE,
     passed       BOOLEAN NOT NULL,
     audit_passed BOOLEAN NOT NULL,
     audited_at   TIMESTAMPTZ NOT NULL,
@@ -89,8 +90,21 @@ CREATE TABLE IF NOT EXISTS recall_audits (
     PRIMARY KEY (audit_id, slice, filtered)
 );
 """
+# Columns added to recall_audits after its first release: added to older files when opened for writing.
+AUDIT_COLUMNS_ADDED = """
+ALTER TABLE recall_audits ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'audit';  -- audit | canary
+ALTER TABLE recall_audits ADD COLUMN IF NOT EXISTS target VARCHAR;  -- the alias or collection audited
+ALTER TABLE recall_audits ADD COLUMN IF NOT EXISTS foreign_share DOUBLE;
+ALTER TABLE recall_audits ADD COLUMN IF NOT EXISTS served_p50_ms DOUBLE;
+ALTER TABLE recall_audits ADD COLUMN IF NOT EXISTS served_p99_ms DOUBLE;
+ALTER TABLE recall_audits ADD COLUMN IF NOT EXISTS unindexed DOUBLE;
+ALTER TABLE recall_audits ALTER coverage DROP NOT NULL;
+ALTER TABLE recall_audits ALTER staleness DROP NOT NULL;
+ALTER TABLE recall_audits ALTER mismatch DROP NOT NULL;
+"""
 _AUDIT_COLUMNS = ("audit_id, collection, model_id, engine, k, sample_size, slice, filtered, queries, recall, "
-                  "coverage, staleness, mismatch, passed, audit_passed, audited_at, seed")
+                  'coverage, staleness, mismatch, passed, audit_passed, audited_at, seed, kind, target, foreign_share, '
+                  "served_p50_ms, served_p99_ms, unindexed")
 _APPROVAL_COLUMNS = "run_id, alias, collection, approved, decided_at, responded_by, reason, timed_out"
 _COLUMNS = ", ".join(VIDEO_FIELDS)
 _ARROW = {"tags": pa.list_(pa.string()), "published_at": pa.timestamp("us", "UTC"),
@@ -133,6 +147,7 @@ class DuckDBCatalog:
             pass
         if not read_only:
             self.con.execute(SCHEMA)
+            self.con.execute(AUDIT_COLUMNS_ADDED)
             migrate_vector_column(self.con)
 
     def close(self) -> None:
@@ -336,21 +351,24 @@ class DuckDBCatalog:
         rows = list(rows)
         for r in rows:
             self.con.execute(f"INSERT OR REPLACE INTO recall_audits ({_AUDIT_COLUMNS}) VALUES "
-                             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                             [r.audit_id, r.collection, r.model_id, r.engine, r.k, r.sample_size, r.slice,
-                              r.filtered, r.queries, r.recall, r.coverage, r.staleness, r.mismatch, r.passed,
-                              r.audit_passed, r.audited_at, r.seed])
+                             f"({', '.join(f'${i + 1}' for i in range(len(fields(AuditRow))))})",
+                             list(astuple(r)))
         return len(rows)
 
-    def audits(self, collection: str | None = None, limit: int = 50) -> list[AuditSummary]:
+    def audits(self, collection: str | None = None, limit: int = 50, *, kind: str | None = None,
+               since: datetime | None = None) -> list[AuditSummary]:
+        overall = "slice = 'overall' AND NOT filtered"
         rows = self.con.execute(
             "SELECT audit_id, any_value(collection), any_value(model_id), any_value(engine), "
             "bool_and(audit_passed), max(audited_at), "
-            "max(recall) FILTER (WHERE slice = 'overall' AND NOT filtered), "
-            "max(recall) FILTER (WHERE slice = 'overall' AND filtered), max(coverage), max(staleness) "
-            "FROM recall_audits WHERE $c IS NULL OR collection = $c "
+            f"max(recall) FILTER (WHERE {overall}), "
+            "max(recall) FILTER (WHERE slice = 'overall' AND filtered), max(coverage), max(staleness), "
+            f"any_value(kind), any_value(target), max(served_p50_ms) FILTER (WHERE {overall}), "
+            f"max(served_p99_ms) FILTER (WHERE {overall}), max(unindexed) "
+            "FROM recall_audits WHERE ($c IS NULL OR collection = $c) AND ($kind IS NULL OR kind = $kind) "
+            "AND ($since IS NULL OR audited_at >= $since) "
             "GROUP BY audit_id ORDER BY max(audited_at) DESC, audit_id DESC LIMIT $limit",
-            {"c": collection, "limit": limit}).fetchall()
+            {"c": collection, "limit": limit, "kind": kind, "since": since}).fetchall()
         return [AuditSummary(*r) for r in rows]
 
     def audit_rows(self, audit_id: str) -> list[AuditRow]:

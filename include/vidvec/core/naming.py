@@ -30,6 +30,11 @@ def next_alias(alias: str) -> str:
     return f"{alias}{NEXT_SUFFIX}"
 
 
+def alias_role(alias: str, live_alias: str) -> str:
+    """live (what users are served), next (a rebuild's candidate) or a/b (any other alias)."""
+    return "live" if alias == live_alias else "next" if alias.endswith(NEXT_SUFFIX) else "a/b"
+
+
 def model_slug(model_id: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
     if not slug:

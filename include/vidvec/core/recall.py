@@ -18,6 +18,8 @@ from vidvec.errors import VidvecError
 
 EPS = 1e-4  # float32 rounding between two ways of computing one cosine
 OVERALL = "overall"
+AUDIT, CANARY = "audit", "canary"
+AUDIT_KINDS = (AUDIT, CANARY)  # the full audit (recall, coverage, staleness) and the small one between rebuilds
 
 
 def language_slice(language: str) -> str:
@@ -79,12 +81,25 @@ def mean(values: Sequence[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation between ranks (numpy's default); None when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 @dataclass(frozen=True)
 class SliceResult:
     slice: str  # "overall" or "language=xx"
     filtered: bool  # neighbours restricted to the query's language
     queries: int  # queries with something to find
     recall: float | None
+    served_p50_ms: float | None = None  # latency of the slice's served queries
+    served_p99_ms: float | None = None
 
 
 class AuditThresholds(Options):
@@ -119,10 +134,15 @@ def slice_failures(s: SliceResult, k: int, t: AuditThresholds) -> list[str]:
     return []
 
 
+def recall_failures(slices: Sequence[SliceResult], k: int, t: AuditThresholds) -> list[str]:
+    """The recall thresholds missed (what a canary judges: it measures no coverage)."""
+    return [msg for s in slices for msg in slice_failures(s, k, t)]
+
+
 def audit_failures(slices: Sequence[SliceResult], k: int, coverage: float, staleness: float,
                    mismatch: float, t: AuditThresholds, foreign: float = 0.0) -> list[str]:
     """Every threshold the audit misses, each message naming its slice or figure."""
-    failures = [msg for s in slices for msg in slice_failures(s, k, t)]
+    failures = recall_failures(slices, k, t)
     if coverage < t.min_coverage:
         failures.append(f"coverage {coverage:.4f} < {t.min_coverage}")
     if staleness > t.max_staleness:

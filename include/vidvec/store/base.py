@@ -239,6 +239,11 @@ class VectorStore(Protocol):
     def vacuum(self, name: str, deleted_threshold: float, timeout_s: float = 3600) -> dict:
         """Rewrite segments holding deleted points; {"applied": False, "why": ...} where nothing applies."""
 
+    def keep_index(self, name: str, max_segment_kb: int, deleted_threshold: float | None = None) -> dict:
+        """Where no background optimizer runs: index the vectors waiting outside HNSW (new segments of at most
+        max_segment_kb, never merged into what is built) and vacuum past deleted_threshold, blocking.
+        {"applied": False, "why": ...} where the engine keeps its index itself or has none."""
+
     def snapshot(self, name: str) -> dict:
         """{"created": True, "name", "size", "creation_time", "location"} or {"created": False, "why"}."""
 

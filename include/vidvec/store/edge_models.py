@@ -33,14 +33,17 @@ PAYLOAD_INDEXES = [(k, KeywordIndexParams(enable_hnsw=k in FILTERED_FIELDS)) for
     (k, IntegerIndexParams(lookup=True, range=True, enable_hnsw=k in FILTERED_FIELDS)) for k in INTEGER_INDEXES]
 
 
-def edge_config(spec: CollectionSpec, built: bool, deleted_threshold: float | None = None) -> EdgeConfig:
+def edge_config(spec: CollectionSpec, built: bool, deleted_threshold: float | None = None,
+                max_segment_kb: int | None = None) -> EdgeConfig:
     """The whole shard config, given at every create and load.
 
     Complete on purpose: a config given to `EdgeShard.load` replaces the stored
     one section by section, so a partial one would reset (say) the indexing
     threshold to Edge's default and a later optimize would drop the HNSW index
     of a segment below it. HNSW is off (m=0) until the index is built;
-    deleted_threshold None is Edge's default vacuum fraction (0.2).
+    deleted_threshold None is Edge's default vacuum fraction (0.2); max_segment_kb
+    None is Edge's default segment size cap (see `EdgeStore.keep_index` for why
+    the sidecar lowers it).
     """
     quantization = ScalarQuantizationConfig(ScalarType.Int8, always_ram=True) if spec.quantization else None
     return EdgeConfig(
@@ -50,7 +53,7 @@ def edge_config(spec: CollectionSpec, built: bool, deleted_threshold: float | No
                                     full_scan_threshold=spec.full_scan_threshold_kb),
         quantization_config=quantization,
         optimizers=EdgeOptimizersConfig(indexing_threshold=spec.indexing_threshold_kb,
-                                        deleted_threshold=deleted_threshold),
+                                        deleted_threshold=deleted_threshold, max_segment_size=max_segment_kb),
     )
 
 

@@ -284,6 +284,11 @@ class QdrantStore(StoreCommon):
         return {"applied": True, "deleted_threshold": lowered, "restored_threshold": previous,
                 "segments": info.segments_count, "seconds": round(time.monotonic() - started, 1)}
 
+    def keep_index(self, name: str, max_segment_kb: int, deleted_threshold: float | None = None) -> dict:
+        """Nothing to do: a server's optimizer indexes and vacuums in the background; local mode has no index."""
+        why = "its own background optimizer keeps it" if self.capabilities.background_optimizer else "no index"
+        return {"applied": False, "why": f"{self.capabilities.engine}: {why}"}
+
     def snapshot(self, name: str) -> dict:
         """A server-side snapshot of one collection (wait=True)."""
         if not self.capabilities.snapshots:

@@ -68,6 +68,17 @@ def install_signals(stop: threading.Event, deadline_s: float) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
+def _keeper(store, metrics: Metrics, sc: SidecarSettings):
+    """The index keeper where the engine needs one (and the setting keeps it on); else None."""
+    from vidvec.stream.keeper import IndexKeeper
+
+    if not sc.keep_index:
+        return None
+    keeper = IndexKeeper(store, metrics.registry, max_segment_kb=sc.keep_index_max_segment_kb,
+                         deleted_threshold=sc.keep_index_deleted_threshold, check_seconds=sc.keep_index_check_seconds)
+    return keeper if keeper.needed else None
+
+
 def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event | None = None,
                 metrics: Metrics | None = None, on_ready=None, embedder=None, observe=None) -> None:
     """Run until stopped (or, with sc.drain, until the backlog is empty).
@@ -105,7 +116,7 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,
             max_delivery_attempts=sc.max_delivery_attempts if sc.source == "local" else None,
-            on_acked=observe)
+            on_acked=observe, keeper=_keeper(store, metrics, sc))
         log.info("started", source=source.name, aliases=list(aliases), http_port=ops.port, drain=sc.drain,
                  engine=store.capabilities.label)
         if on_ready:

@@ -40,6 +40,14 @@ class SidecarSettings(BaseSettings):
     liveness_stale_seconds: float = Field(300.0, gt=0)
     read_token: SecretStr | None = Field(None, min_length=16, description=(
         "lets callers other than loopback make read calls (/v1/...) with 'Authorization: Bearer <token>'"))
+    keep_index: bool = Field(True, description="keep the index built where the engine has no optimizer "
+                             "(Qdrant Edge): stream/keeper.py")
+    keep_index_max_segment_kb: int = Field(8000, ge=100, le=10**7, description="segments the keeper builds stay "
+                                           "below this (KB of vectors): one run indexes at most this much")
+    keep_index_deleted_threshold: float = Field(0.2, gt=0, le=1, description="vacuum a segment past this share "
+                                                "of replaced or deleted points")
+    keep_index_check_seconds: float = Field(5.0, gt=0, le=3600, description="how often the keeper runs between "
+                                            "batches (with nothing due a run returns at once)")
 
     @field_validator("aliases", mode="before")
     @classmethod

@@ -82,12 +82,13 @@ class Sidecar:
                  targets: TargetMap, metrics: Metrics, health: Health, stop: threading.Event,
                  max_batch_events: int = 256, max_batch_seconds: float = 0.2, drain: bool = False,
                  max_backoff_seconds: float = 30.0, max_delivery_attempts: int | None = None,
-                 on_acked=None):
+                 on_acked=None, keeper=None):
         self.source, self.store, self.catalog, self.embedder = source, store, catalog, embedder
         self.targets, self.metrics, self.health, self.stop = targets, metrics, health, stop
         self.max_batch_events, self.max_batch_seconds, self.drain = max_batch_events, max_batch_seconds, drain
         self.max_delivery_attempts = max_delivery_attempts  # None: the source's own policy decides
         self.on_acked = on_acked  # test/bench hook: called with each acked batch's freshness seconds
+        self.keeper = keeper  # stream/keeper.py: keeps the index built where no optimizer runs (None: off)
         self._retry = retrying(stop, max_backoff_seconds, self._on_retry)
 
     # -- the loop ----------------------------------------------------------
@@ -110,6 +111,8 @@ class Sidecar:
                     self.health.beat()
                     if self._io(self._refresh_targets) is None:
                         break  # stopped while the store was down
+                    if self.keeper:
+                        self.keeper.tend(t.collection for t in self.targets.get())
                     if pending is None:
                         messages = self.source.pull(self.max_batch_events, self.max_batch_seconds, self.stop)
                         if messages:

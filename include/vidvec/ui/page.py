@@ -18,6 +18,8 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from vidvec.ui.trend import HEIGHT, PAD, WIDTH, charts
+
 REBUILD, AUDIT, PROMOTE = "vidvec_full_rebuild", "vidvec_recall_audit", "vidvec_promote"
 _AUDIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,200}$")
 _ENV = Environment(loader=PackageLoader("vidvec.ui", "templates"), autoescape=select_autoescape(["html"]))
@@ -66,9 +68,11 @@ def age(seconds: int | None) -> str:
 def render(state: dict | None, *, pending: Sequence[dict] = (), errors: Sequence[str] = (),
            now: datetime | None = None) -> str:
     state = state or {}
-    seconds = age_seconds(state.get("written_at"), now or datetime.now(timezone.utc))
+    now = now or datetime.now(timezone.utc)
+    seconds = age_seconds(state.get("written_at"), now)
     return _ENV.get_template("space.html").render(
         state=state, pending=pending, errors=errors, actions=actions_for(state), age=age(seconds),
+        charts=lambda trend: charts(trend, now), chart_size=(WIDTH, HEIGHT, PAD),
         stale=seconds is None or seconds > STALE_AFTER_S, fmt=_fmt,
         approvals={a["run_id"]: a for a in state.get("approvals", [])})
 

@@ -25,7 +25,9 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vidvec.core.naming import NEXT_SUFFIX
+from vidvec.core.naming import alias_role
+from vidvec.core.recall import AUDIT
+from vidvec.ui.trend import trends
 
 STATE_FILE = "space.json"
 ALERTS_FILE = "alerts.jsonl"
@@ -51,6 +53,7 @@ def build_state(catalog, store, *, live_alias: str, home: Path, now: datetime, w
         "promotions": [_promotion(p) for p in promotions],
         "approvals": [_jsonable(asdict(a)) for a in approvals],
         "alerts": read_alerts(home),
+        "trends": trends(catalog, aliases, now),
     }
     return json.loads(json.dumps(state, default=str))  # one JSON-safe shape, file or live
 
@@ -63,14 +66,15 @@ def _aliases(aliases: dict[str, str], promotions, live_alias: str) -> list[dict]
     for alias, collection in sorted(aliases.items()):
         last = newest.get(alias)
         rollback = last.previous if last and last.collection == collection else None
-        kind = "live" if alias == live_alias else "next" if alias.endswith(NEXT_SUFFIX) else "a/b"
+        kind = alias_role(alias, live_alias)
         out.append({"alias": alias, "collection": collection, "kind": kind, "rollback_to": rollback,
                     "moved_outside_vidvec": bool(last and last.collection != collection)})
     return out
 
 
 def _collection(c, catalog, home: Path, n_audits: int) -> dict:
-    audits = [_audit(a, catalog, home) for a in catalog.audits(c.name, limit=n_audits)]
+    # full audits only: the hourly canaries are the trend section's (they would push the audits out)
+    audits = [_audit(a, catalog, home) for a in catalog.audits(c.name, limit=n_audits, kind=AUDIT)]
     return {"name": c.name, "aliases": list(c.aliases), "points": c.points, "status": c.status,
             "engine": getattr(c, "engine", ""), "indexed_vectors": getattr(c, "indexed_vectors", None),
             "state": c.metadata.get("state"), "metadata": _jsonable(c.metadata), "audits": audits}
