@@ -143,7 +143,8 @@ def test_embeddings_round_trip_and_merge(bq_catalog):
     assert sorted((k.video_id, k.model_id, k.text_hash) for k in keys) == sorted(
         [(f"v{i}", "m1", f"h{i}") for i in range(5)] + [("v0", "e5", "h0")])
     assert bq_catalog.delete_embeddings([k for k in keys if k.video_id == "v0"]) == 2
-    assert bq_catalog.get_embeddings(["v0"], "m1") == {"v0": got["v0"]} and bq_catalog.get_embeddings(["v0"], "e5") == {}
+    assert bq_catalog.get_embeddings(["v0"], "m1")["v0"].text_hash == "h-new"  # embedded after `before`: kept
+    assert bq_catalog.get_embeddings(["v0"], "e5") == {}
     assert got["v1"].embedded_at == NOW + timedelta(microseconds=1) and got["v1"].source_updated_at == NOW
     assert bq_catalog.get_embeddings(["v0"], "other-model") == {}
 

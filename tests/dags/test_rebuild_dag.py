@@ -183,14 +183,15 @@ def test_bad_params_are_rejected_before_any_task_touches_a_store(airflow_db, set
 
 
 def test_the_alias_param_refuses_exactly_the_aliases_no_collection_name_can_hold(airflow_db, settings):
-    """maxLength comes from the naming rule for the configured model (it was 120: runs then failed in plan)."""
+    """maxLength comes from the naming rule for the longest installed model id (it was 120: runs then failed
+    in plan)."""
     from airflow.sdk.exceptions import ParamValidationError
 
     from vidvec.core.naming import MAX_NAME, max_alias_length
-    from vidvec.embed.registry import identity
+    from vidvec.embed.registry import installed
     from vidvec.store import open_store
 
-    longest = max_alias_length(identity(settings).model_id)
+    longest = min(max_alias_length(i.model_id) for i in installed(settings).values())
     assert longest < 120
     dag = get_dag("vidvec_full_rebuild", retry_delay_s=0)
     with pytest.raises(ParamValidationError, match="param alias"):

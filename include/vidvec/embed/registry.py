@@ -12,6 +12,7 @@ collection whose family no installed embedder makes cannot be written
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from vidvec.embed.base import Embedder, Identity, e5_identity, tfhub_identity, usem3_identity
@@ -92,6 +93,19 @@ def writer_of(family: str, model_id: str | None, settings: Settings) -> str:
 def embedder_for(family: str, model_id: str | None, settings: Settings) -> Embedder:
     """A new embedder for writing a collection that records this family and model id."""
     return get_embedder(settings, writer_of(family, model_id, settings))
+
+
+def embedder_of(metadata: Mapping, settings: Settings) -> Embedder:
+    """A new embedder for writing a collection, from its metadata (the family and model id it recorded)."""
+    family = metadata.get("family")
+    if not family:
+        raise NoEmbedder("the collection records no family: vidvec did not make it, and cannot write it")
+    return embedder_for(family, metadata.get("model_id"), settings)
+
+
+def families(settings: Settings) -> tuple[str, ...]:
+    """The families this installation's embedders make: what promotion's family gate admits."""
+    return tuple(sorted({i.family for i in installed(settings).values()}))
 
 
 def can_write(family: str, settings: Settings) -> bool:
