@@ -50,9 +50,20 @@ def embedder_named(name: str):
     return E5Embedder(threads=1)
 
 
+def dataset(name: str, every: int) -> list:
+    """The sample catalog, or SIB-200's sentences as videos (bench/crosslingual.py), every n-th."""
+    if name == "sib200":
+        from bench.crosslingual import load
+
+        return load(every)
+    return sample_videos(every)
+
+
 if __name__ == "__main__":
     name, recipe, budget = sys.argv[1], sys.argv[2], sys.argv[3]
     every = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    data = sys.argv[5] if len(sys.argv) > 5 else "catalog"
     budget_value = None if budget == "none" else int(budget)
-    vectors, seconds = encoded(embedder_named(name), sample_videos(every), recipe, budget_value, every)
-    print(f"{name} {recipe} budget={budget} every={every}: {len(vectors)} texts, {len(vectors) / seconds:.2f}/s/core")
+    vectors, seconds = encoded(embedder_named(name), dataset(data, every), recipe, budget_value, every)
+    print(f"{name} {data} {recipe} budget={budget} every={every}: {len(vectors)} texts, "
+          f"{len(vectors) / seconds:.2f}/s/core")

