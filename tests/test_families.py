@@ -155,6 +155,7 @@ def test_compaction_repairs_in_each_family_and_prunes_what_no_collection_needs(b
 def test_384_dimensions_work_on_the_local_engine_too(tmp_path, videos):
     """qdrant-client's local mode (the exact reference): e5's collection built, served and audited."""
     from bench.pipeline import settings_in
+
     from vidvec.audit import run_audit
     from vidvec.catalog.factory import open_catalog
     from vidvec.store import open_store
