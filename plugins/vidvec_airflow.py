@@ -194,11 +194,11 @@ def form_params(schemas: dict[str, dict]) -> dict:
 def rebuild_params() -> dict:
     """The rebuild's Params for the installed embedders (read from VIDVEC_* while the DAG is parsed)."""
     from vidvec.config import load_settings
-    from vidvec.embed.registry import installed
+    from vidvec.embed.registry import installed_names, model_id_shape
     from vidvec.params import rebuild_form
 
     settings = load_settings()
-    models = [i.model_id for i in installed(settings).values()]
+    models = [model_id_shape(settings, name) for name in installed_names(settings)]  # no weights read
     return form_params(rebuild_form(models, settings.embedder))
 
 

