@@ -156,7 +156,9 @@ def sib_rows(every: int) -> list[dict]:
     return rows
 
 
-def run(sib_every: int = 10, rebuild: bool = True) -> list[dict]:
+def run(quick: bool = False, sib_every: int = 10, rebuild: bool = True) -> list[dict]:
+    """Every figure; `quick` (`python -m bench --only families --quick`) leaves out the rebuilds."""
+    rebuild = rebuild and not quick
     videos = sample_videos()
     rows = sib_rows(sib_every) + catalog_rows() + budget_rows() + encoder_rows() + speed_rows(videos)
     return rows + (rebuild_rows(videos) if rebuild else [])
@@ -164,5 +166,5 @@ def run(sib_every: int = 10, rebuild: bool = True) -> list[dict]:
 
 if __name__ == "__main__":
     every = int(sys.argv[sys.argv.index("--sib-every") + 1]) if "--sib-every" in sys.argv else 10
-    for r in run(every, rebuild="--no-rebuild" not in sys.argv):
+    for r in run(sib_every=every, rebuild="--no-rebuild" not in sys.argv):
         print(f"{r['figure']:<70} {r['value']:>10.4f} {r['unit']:<14} {r['target'] or ''}")

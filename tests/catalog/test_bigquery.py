@@ -134,7 +134,7 @@ def test_embeddings_round_trip_and_merge(bq_catalog):
     # one row per (video, model, text): the first text of v0 is kept beside the new one
     older = bq_catalog.get_embeddings(["v0", "v1"], "m1", ["h0", "h-new"])
     assert set(older) == {"v0"} and np.array_equal(older["v0"].vector, vec)
-    np.testing.assert_array_equal(got["v1"].vector, vec + 3)
+    np.testing.assert_array_equal(got["v1"].vector, vec * 3)  # the same text again: replaced
     bq_catalog.put_embeddings([StoredEmbedding("v0", "e5", "h0", np.ones(384, np.float32), NOW, NOW)])
     assert bq_catalog.get_embeddings(["v0"], "e5")["v0"].vector.shape == (384,)
     # pruning's two calls: the keys embedded before a time, and a delete of some
