@@ -41,6 +41,16 @@ def _encode_chunk(embedder, texts: list[str], recipe: str, budget: int | None, f
     return vectors, seconds
 
 
+def cached(embedder, videos: list, recipe: str, budget: int | None) -> tuple[np.ndarray, float] | None:
+    """What `encoded` gives when every chunk is in the cache already; else None (nothing is encoded)."""
+    texts = [build_text(v, get_recipe(recipe)) for v in videos]
+    done = [_encode_chunk(embedder, texts[i:i + CHUNK], recipe, budget, fill=False)
+            for i in range(0, len(texts), CHUNK)]
+    if any(d is None for d in done):
+        return None
+    return np.concatenate([d[0] for d in done]), sum(d[1] for d in done)
+
+
 def encoded(embedder, videos: list, recipe: str, budget: int | None, every: int = 1,
             worker: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, float]:
     """(vectors in videos' order, CPU seconds their encodes took): cached chunks, the rest encoded now.
