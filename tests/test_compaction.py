@@ -133,9 +133,9 @@ class CountingCatalog:
         self.calls["get_videos"] += 1
         return self.inner.get_videos(ids)
 
-    def get_embeddings(self, ids, model_id):
+    def get_embeddings(self, ids, model_id, text_hashes=None):
         self.calls["get_embeddings"] += 1
-        return self.inner.get_embeddings(ids, model_id)
+        return self.inner.get_embeddings(ids, model_id, text_hashes)
 
 
 @pytest.mark.slow
