@@ -279,7 +279,7 @@ def compaction_reconcile(home: str, args: dict) -> dict:
 
     stack, settings, catalog, store = _stores(home)
     with stack:
-        done = [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, COMPACT_AT,
+        done = [compaction.reconcile(catalog, store, lambda meta: get_embedder(settings), name, COMPACT_AT,
                                      CompactOptions()) for name in compaction.targets(store, settings.live_alias)]
     (Path(home) / "bench-reconciled.json").write_text(json.dumps([d.to_xcom() for d in done]))
     return {"counts": done[0].counts, "encoded": done[0].encoded, "before": done[0].before, "after": done[0].after}

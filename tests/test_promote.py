@@ -32,7 +32,7 @@ def pair(settings, sample_slice, embedder):
 
 
 def go(cat, st, collection, alias="videos", at=AT, **kw):
-    return promote(cat, st, collection, alias=alias, at=at, actor="test", family=MUSE_V3_FAMILY, **kw)
+    return promote(cat, st, collection, alias=alias, at=at, actor="test", families=(MUSE_V3_FAMILY,), **kw)
 
 
 def test_promotion_moves_the_alias_drops_next_and_records_previous(pair):

@@ -69,21 +69,23 @@ class Plan:
 
 def plan_embeddings(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
                     *, encode: bool = True, stones: list[PointToWrite] | None = None,
-                    stored: dict[str, StoredEmbedding] | None = None) -> Plan:
-    """Texts and the stored vectors whose text hash and model are unchanged (catalog reads only).
+                    stored: dict[tuple[str, str], StoredEmbedding] | None = None) -> Plan:
+    """Texts and the stored vectors of exactly these texts by this model (catalog reads only).
 
-    `stored`: the videos' stored embeddings when the caller read them already
-    (a shard scan joins them); else they are looked up. With encode=False
-    (reindex) a video without a matching stored vector is an error: reindex
-    promises not to run the encoder.
+    `stored`: the videos' stored embeddings by (video_id, text_hash) when the
+    caller read them already (a shard scan joins them); else the vector of each
+    video's text is looked up. Another recipe's vector of the same video is
+    never taken for this one's. With encode=False (reindex) a video without a
+    matching stored vector is an error: reindex promises not to run the encoder.
     """
     spec = get_recipe(recipe)
     texts = [build_text(v, spec) for v in videos]
     hashes = [text_hash(t, spec) for t in texts]
     if stored is None:
-        stored = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id)
-    vectors: dict[int, np.ndarray] = {i: stored[v.video_id].vector for i, v in enumerate(videos)
-                                      if v.video_id in stored and stored[v.video_id].text_hash == hashes[i]}
+        found = catalog.get_embeddings([v.video_id for v in videos], embedder.model_id, hashes)
+        stored = {e.key: e for e in found.values()}
+    vectors: dict[int, np.ndarray] = {i: stored[(v.video_id, hashes[i])].vector for i, v in enumerate(videos)
+                                      if (v.video_id, hashes[i]) in stored}
     todo = [i for i in range(len(videos)) if i not in vectors]
     if todo and not encode:
         sample = ", ".join(videos[i].video_id for i in todo[:5])
@@ -119,7 +121,7 @@ def finish_embeddings(plan: Plan, fresh, catalog: Catalog, embedder: Embedder, n
 
 def embed_videos(videos: list[Video], catalog: Catalog, embedder: Embedder, recipe: str,
                  now: datetime, *, encode: bool = True,
-                 stored: dict[str, StoredEmbedding] | None = None) -> tuple[list[PointToWrite], int]:
+                 stored: dict[tuple[str, str], StoredEmbedding] | None = None) -> tuple[list[PointToWrite], int]:
     """Points for videos, reusing stored vectors whose text hash and model are unchanged.
 
     New vectors are stored in `video_embeddings` (embedded_at = now). With

@@ -47,10 +47,12 @@ from vidvec.core.recall import (
     query_recall,
     slice_failures,
 )
+from vidvec.core.recipe import Recipe
 from vidvec.core.types import to_micros
 from vidvec.errors import NotFound, VidvecError
 from vidvec.query import similar_videos
 from vidvec.store import SERVED_STATUS, VectorStore
+from vidvec.truth import CurrentTexts, collection_recipe, true_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +113,13 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     check_request(k, sample, hnsw_ef)
     thresholds = thresholds or AuditThresholds()
     collection = store.resolve(target)
-    model_id = audited_model(store, collection)
+    model_id, recipe = audited_model(store, collection)
     index = store.index_state(collection)
     if hnsw_ef is not None and not index.exact:
         index = replace(index, hnsw_ef=hnsw_ef)
     counts = scan_payloads(catalog, store, collection, model_id)
-    slices, drawn = measure(catalog, store, collection, model_id, k=k, sample=sample, seed=seed, hnsw_ef=hnsw_ef)
+    slices, drawn = measure(catalog, store, collection, model_id, recipe, k=k, sample=sample, seed=seed,
+                            hnsw_ef=hnsw_ef)
     coverage = counts["covered"] / counts["catalog_public"] if counts["catalog_public"] else 1.0
     staleness = counts["stale"] / counts["public_points"] if counts["public_points"] else 0.0
     mismatch = counts["mismatched"] / counts["public_points"] if counts["public_points"] else 0.0
@@ -132,14 +135,14 @@ def run_audit(catalog: Catalog, store: VectorStore, target: str, *, at: datetime
     return result
 
 
-def measure(catalog: Catalog, store: VectorStore, collection: str, model_id: str, *, k: int, sample: int,
-            seed: int, hnsw_ef: int | None) -> tuple[list[SliceResult], int]:
+def measure(catalog: Catalog, store: VectorStore, collection: str, model_id: str, recipe: Recipe, *, k: int,
+            sample: int, seed: int, hnsw_ef: int | None) -> tuple[list[SliceResult], int]:
     """Recall@k and served latency per slice for a seeded, language-stratified sample (no payload scan);
-    and how many queries were drawn."""
-    queries = draw_sample(catalog, model_id, sample, seed)
-    exact_neighbours(catalog, model_id, queries, k)
+    and how many queries were drawn. The truth is each video's vector of its text under `recipe`."""
+    queries = draw_sample(catalog, model_id, recipe, sample, seed)
+    exact_neighbours(catalog, model_id, CurrentTexts(catalog, recipe), queries, k)
     served_neighbours(store, collection, queries, k, hnsw_ef)
-    score_queries(catalog, model_id, queries, k)
+    score_queries(catalog, model_id, recipe, queries, k)
     return summarise(queries), len(queries)
 
 
@@ -152,11 +155,13 @@ def check_request(k: int, sample: int, hnsw_ef: int | None) -> None:
         raise VidvecError(f"hnsw_ef must be in 1..10000, got {hnsw_ef}")
 
 
-def audited_model(store: VectorStore, collection: str) -> str:
-    model_id = store.metadata(collection).get("model_id")
+def audited_model(store: VectorStore, collection: str) -> tuple[str, Recipe]:
+    """The collection's model and recipe: its truth is each video's vector of its text under them."""
+    meta = store.metadata(collection)
+    model_id = meta.get("model_id")
     if not model_id:
         raise VidvecError(f"{collection} has no model_id in its metadata: not a vidvec collection")
-    return model_id
+    return model_id, collection_recipe(meta)
 
 
 def unindexed_share(index) -> float | None:
@@ -218,17 +223,20 @@ def _judge(body: dict, video, model_id: str) -> dict:
             **{key: int(bad) for key, bad in wrong.items()}}
 
 
-def draw_sample(catalog: Catalog, model_id: str, size: int, seed: int) -> list[Query]:
-    """Public videos with a stored embedding, stratified by catalog language."""
+def draw_sample(catalog: Catalog, model_id: str, recipe: Recipe, size: int, seed: int) -> list[Query]:
+    """Public videos with a stored embedding of the model, stratified by catalog language; each
+    query's vector is the stored one of its current text under the recipe (a video with only
+    another recipe's vector is left out of the sample)."""
     plan = allocate(catalog.embedded_language_counts(model_id), size)
     chosen = [(vid, lang) for lang, n in sorted(plan.items()) for vid in catalog.sample_ids(lang, n, seed, model_id)]
-    stored = catalog.get_embeddings([vid for vid, _ in chosen], model_id)
-    return [Query(vid, lang, _unit(stored[vid].vector[None, :])[0]) for vid, lang in chosen]
+    stored = true_embeddings(catalog, model_id, recipe, [vid for vid, _ in chosen])
+    return [Query(vid, lang, _unit(stored[vid].vector[None, :])[0]) for vid, lang in chosen if vid in stored]
 
 
-def exact_neighbours(catalog: Catalog, model_id: str, queries: list[Query], k: int,
+def exact_neighbours(catalog: Catalog, model_id: str, texts: CurrentTexts, queries: list[Query], k: int,
                      batch_size: int = 8192) -> None:
-    """Exact top-k, unfiltered and per language, in one streaming pass over stored embeddings."""
+    """Exact top-k, unfiltered and per language, in one streaming pass over stored embeddings
+    (the rows of each video's current text: `texts`)."""
     if not queries:
         return
     vectors = np.stack([q.vector for q in queries])
@@ -240,9 +248,11 @@ def exact_neighbours(catalog: Catalog, model_id: str, queries: list[Query], k: i
     per_lang = {lang: RunningTopK(vectors[idx], k + 1) for lang, idx in by_lang.items()}
     names: dict[int, str] = {}
     sizes: Counter = Counter()
-    for ids, langs, chunk in catalog.iter_embeddings(model_id, batch_size):
+    for ids, langs, chunk, hashes in catalog.iter_embeddings(model_id, batch_size):
+        keep = texts.holds(ids, hashes)
+        ids = [vid for vid, kept in zip(ids, keep, strict=True) if kept]
         start = overall.seen
-        chunk, langs = _unit(chunk), np.asarray(langs, dtype=object)
+        chunk, langs = _unit(chunk[keep]), np.asarray(langs, dtype=object)[keep]
         overall.push(chunk)
         sizes[None] += len(ids)
         for lang, topk in per_lang.items():
@@ -288,10 +298,10 @@ def served_neighbours(store: VectorStore, collection: str, queries: list[Query],
             q.latency[filtered] = time.perf_counter() - started
 
 
-def score_queries(catalog: Catalog, model_id: str, queries: list[Query], k: int) -> None:
+def score_queries(catalog: Catalog, model_id: str, recipe: Recipe, queries: list[Query], k: int) -> None:
     """Recall of each query, each served neighbour scored by its true (stored) vector."""
     served_ids = {vid for q in queries for hits in q.served.values() if hits for vid in hits}
-    truth = catalog.get_embeddings(served_ids, model_id)
+    truth = true_embeddings(catalog, model_id, recipe, served_ids)
     videos = catalog.get_videos(served_ids)
     unit = {vid: _unit(e.vector[None, :])[0] for vid, e in truth.items()}
     for q in queries:

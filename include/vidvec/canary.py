@@ -37,9 +37,9 @@ def run_canary(catalog: Catalog, store: VectorStore, target: str, *, at: datetim
     check_request(k, sample, None)
     thresholds = thresholds or AuditThresholds()
     collection = store.resolve(target)
-    model_id = audited_model(store, collection)
+    model_id, recipe = audited_model(store, collection)
     index = store.index_state(collection)
-    slices, drawn = measure(catalog, store, collection, model_id, k=k, sample=sample, seed=seed, hnsw_ef=None)
+    slices, drawn = measure(catalog, store, collection, model_id, recipe, k=k, sample=sample, seed=seed, hnsw_ef=None)
     failures = recall_failures(slices, k, thresholds)
     result = AuditResult(canary_id(collection, at), target, collection, model_id, index.describe(), k, drawn, seed, at,
                          slices, None, None, None, {}, failures, not failures, thresholds.model_dump(),

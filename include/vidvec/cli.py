@@ -287,7 +287,7 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
     from datetime import datetime, timezone
 
     from vidvec.catalog.factory import open_catalog
-    from vidvec.embed.registry import identity
+    from vidvec.embed.registry import families
     from vidvec.promote import promote as promote_collection
     from vidvec.store import open_store
 
@@ -296,7 +296,7 @@ def promote(collection: Annotated[str, typer.Argument(help="collection (or an al
     with open_catalog(settings) as catalog, open_store(settings) as store:
         done = promote_collection(catalog, store, store.resolve(collection), alias=alias or settings.live_alias,
                                   at=datetime.now(timezone.utc), actor="cli",
-                                  family=identity(settings).family, policy=policy,
+                                  families=families(settings), policy=policy,
                                   force=tuple(force_gate or ()))
         _publish(settings, catalog, store, "promote")
     if done is None:
@@ -338,7 +338,7 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
 
     from vidvec.catalog.factory import open_catalog
     from vidvec.compaction import run
-    from vidvec.embed import get_embedder
+    from vidvec.embed import embedder_of
     from vidvec.store import open_store
 
     opts = CompactOptions.parse({"dry_run": dry_run, "tombstone_days": tombstone_days, "keep_newest": keep_newest,
@@ -346,7 +346,7 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
     now = _as_of(as_of) if as_of else datetime.now(timezone.utc)
     settings = _settings()
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
-        result = run(catalog, store, lambda: get_embedder(settings), settings.live_alias, now, opts)
+        result = run(catalog, store, lambda meta: embedder_of(meta, settings), settings.live_alias, now, opts)
         if not dry_run:
             _publish(settings, catalog, store, "compact")
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])
@@ -381,6 +381,7 @@ def restore(snapshot_file: Annotated[str, typer.Argument(help="a snapshot `vidve
 
 @app.command()
 def rebuild(
+    embedder: str = option(RebuildParams, "embedder"),
     mode: str = option(RebuildParams, "mode"),
     alias: str | None = option(RebuildParams, "alias"),
     shards: int = option(RebuildParams, "shards"),
@@ -400,25 +401,26 @@ def rebuild(
     from datetime import datetime, timezone
 
     from vidvec.catalog.factory import open_catalog
-    from vidvec.embed import get_embedder
+    from vidvec.embed import embedder_for
     from vidvec.embed.registry import identity
     from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
     from vidvec.store import open_store
 
     params = RebuildParams.parse({
-        "mode": mode, "alias": alias, "shards": shards, "recipe": recipe, "batch_size": batch_size,
+        "embedder": embedder, "mode": mode, "alias": alias, "shards": shards, "recipe": recipe,
+        "batch_size": batch_size,
         "hnsw_m": hnsw_m, "ef_construct": ef_construct, "hnsw_ef": hnsw_ef,
         "full_scan_threshold_kb": full_scan_threshold_kb, "indexing_threshold_kb": indexing_threshold_kb,
         "quantization": quantization, "ready_timeout_s": ready_timeout_s})
     at = _as_of(t0) if t0 else datetime.now(timezone.utc).replace(microsecond=0)
     settings = _settings()
     plan = plan_from_params(params, live_alias=settings.live_alias, t0=at, run_id=f"cli__{at.isoformat()}",
-                            embedder=identity(settings))
+                            embedder=identity(settings, params.embedder or None))
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
     with open_catalog(settings) as catalog, open_store(settings) as store:
         try:
-            done = rebuild_all(catalog, store, get_embedder(settings), plan, params,
+            done = rebuild_all(catalog, store, embedder_for(plan.family, plan.model_id, settings), plan, params,
                                say=lambda line: typer.echo(line, err=True))
         except BaseException:
             mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection

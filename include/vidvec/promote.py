@@ -32,7 +32,7 @@ def as_json(p: Promotion) -> dict:
             "promoted_at": p.promoted_at.isoformat(), "actor": p.actor, "forced": list(p.forced)}
 
 
-def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: str,
+def gather_facts(catalog: Catalog, store: VectorStore, collection: str, families: tuple[str, ...],
                  now: datetime) -> PromotionFacts:
     meta = store.metadata(collection)
     audits = catalog.audits(collection, limit=1)
@@ -40,12 +40,15 @@ def gather_facts(catalog: Catalog, store: VectorStore, collection: str, family: 
     return PromotionFacts(collection=collection, state=meta.get("state"), status=store.status(collection),
                           public_points=store.count_served(collection),
                           catalog_public=catalog.count(), family=meta.get("family"),
-                          writer_family=family, audit=audit, now=now)
+                          writable=tuple(families), audit=audit, now=now)
 
 
 def check(catalog: Catalog, store: VectorStore, collection: str, *, alias: str, at: datetime,
-          family: str, policy: GatePolicy | None = None, force: tuple[str, ...] = ()) -> dict:
+          families: tuple[str, ...], policy: GatePolicy | None = None, force: tuple[str, ...] = ()) -> dict:
     """Everything promote() checks, moving nothing: JSON-safe (XCom, the approval form).
+
+    `families`: what this installation's embedders make (`registry.families`); the
+    family gate refuses a collection of any other family.
 
     Raises PromotionRefused naming every failed gate that is not forced.
     """
@@ -57,7 +60,7 @@ def check(catalog: Catalog, store: VectorStore, collection: str, *, alias: str, 
         raise VidvecError(f"promote a collection, not the alias {collection!r}: resolve it first")
     if not store.exists(collection):
         raise NotFound(f"no collection named {collection!r}")
-    facts = gather_facts(catalog, store, collection, family, at)
+    facts = gather_facts(catalog, store, collection, families, at)
     failures = evaluate(facts, policy or GatePolicy())
     refused = [f for f in failures if f.gate not in forced]
     if refused:
@@ -101,14 +104,14 @@ def approval_body(checked: dict) -> str:
 
 
 def promote(catalog: Catalog, store: VectorStore, collection: str, *, alias: str, at: datetime,
-            actor: str, family: str, policy: GatePolicy | None = None,
+            actor: str, families: tuple[str, ...], policy: GatePolicy | None = None,
             force: tuple[str, ...] = ()) -> Promotion | None:
     """Move alias to collection if every (unforced) gate holds; None if it already points there."""
     validate_name(alias, "alias")
     if store.aliases().get(alias) == collection:
         log.info("%s already points at %s: nothing to do", alias, collection)
         return None
-    checked = check(catalog, store, collection, alias=alias, at=at, family=family, policy=policy, force=force)
+    checked = check(catalog, store, collection, alias=alias, at=at, families=families, policy=policy, force=force)
     mapping: dict[str, str | None] = {alias: collection}
     if store.aliases().get(next_alias(alias)) == collection:
         mapping[next_alias(alias)] = None  # the candidate is now live

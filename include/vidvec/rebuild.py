@@ -98,10 +98,12 @@ class Finished(XCom):
 
 def plan_from_params(params: RebuildParams, *, live_alias: str, t0: datetime, run_id: str,
                      embedder) -> RebuildPlan:
-    """The plan a DAG run or `vidvec rebuild` follows (`embedder`: an identity, no model loaded)."""
+    """The plan a DAG run or `vidvec rebuild` follows (`embedder`: the identity of the embedder the
+    Param `embedder` names, no model loaded); no recipe named: the embedder's own."""
     return plan_rebuild(live_alias=params.alias or live_alias, t0=t0, run_id=run_id,
                         model_id=embedder.model_id, family=embedder.family, dim=embedder.dim,
-                        n_shards=params.shards, recipe=params.recipe, mode=params.mode, index=params.index())
+                        n_shards=params.shards, recipe=params.recipe or embedder.recipe, mode=params.mode,
+                        index=params.index())
 
 
 def plan_rebuild(*, live_alias: str, t0: datetime, run_id: str, model_id: str, family: str,

@@ -125,12 +125,26 @@ def test_embeddings_round_trip_and_merge(bq_catalog):
     vec = rng.standard_normal(512).astype(np.float32)
     rows = [StoredEmbedding(f"v{i}", "m1", f"h{i}", vec + i, NOW, NOW + timedelta(microseconds=i)) for i in range(5)]
     assert bq_catalog.put_embeddings(rows) == 5
-    bq_catalog.put_embeddings([replace(rows[0], text_hash="h-new", vector=vec * 2)])
+    newer = replace(rows[0], text_hash="h-new", vector=vec * 2, embedded_at=NOW + timedelta(seconds=1))
+    bq_catalog.put_embeddings([newer, replace(rows[1], vector=vec * 3)])  # a new text; the same text again
     got = bq_catalog.get_embeddings(["v0", "v1", "zzz"], "m1")
     assert set(got) == {"v0", "v1"}
-    assert got["v0"].text_hash == "h-new" and got["v0"].vector.dtype == np.float32
+    assert got["v0"].text_hash == "h-new" and got["v0"].vector.dtype == np.float32  # the newest, without hashes
     np.testing.assert_array_equal(got["v0"].vector, vec * 2)  # FLOAT64 holds float32 exactly
-    np.testing.assert_array_equal(got["v1"].vector, vec + 1)
+    # one row per (video, model, text): the first text of v0 is kept beside the new one
+    older = bq_catalog.get_embeddings(["v0", "v1"], "m1", ["h0", "h-new"])
+    assert set(older) == {"v0"} and np.array_equal(older["v0"].vector, vec)
+    np.testing.assert_array_equal(got["v1"].vector, vec * 3)  # the same text again: replaced
+    bq_catalog.put_embeddings([StoredEmbedding("v0", "e5", "h0", np.ones(384, np.float32), NOW, NOW)])
+    assert bq_catalog.get_embeddings(["v0"], "e5")["v0"].vector.shape == (384,)
+    # pruning's two calls: the keys embedded before a time, and a delete of some
+    keys = [k for batch in bq_catalog.iter_embedding_keys(NOW + timedelta(milliseconds=1), batch_size=3)
+            for k in batch]
+    assert sorted((k.video_id, k.model_id, k.text_hash) for k in keys) == sorted(
+        [(f"v{i}", "m1", f"h{i}") for i in range(5)] + [("v0", "e5", "h0")])
+    assert bq_catalog.delete_embeddings([k for k in keys if k.video_id == "v0"]) == 2
+    assert bq_catalog.get_embeddings(["v0"], "m1")["v0"].text_hash == "h-new"  # embedded after `before`: kept
+    assert bq_catalog.get_embeddings(["v0"], "e5") == {}
     assert got["v1"].embedded_at == NOW + timedelta(microseconds=1) and got["v1"].source_updated_at == NOW
     assert bq_catalog.get_embeddings(["v0"], "other-model") == {}
 
@@ -141,6 +155,7 @@ def test_shard_scan_with_embeddings_equals_duckdb(bq_catalog, sample_slice, tmp_
     rows = [StoredEmbedding(v.video_id, "m1", f"h-{v.video_id}", rng.standard_normal(512).astype(np.float32),
                             NOW, NOW) for v in videos[::3]]
     rows.append(StoredEmbedding(videos[1].video_id, "m2", "other", np.ones(512, np.float32), NOW, NOW))
+    rows.append(replace(rows[1], text_hash="another-recipe", vector=rows[1].vector * 2))  # videos[3], public
     bq_catalog.upsert_videos(videos)
     bq_catalog.put_embeddings(rows)
     with DuckDBCatalog(tmp_path / "c.duckdb") as duck:
@@ -155,7 +170,8 @@ def test_shard_scan_with_embeddings_equals_duckdb(bq_catalog, sample_slice, tmp_
                                 {vid: e for _, stored in pairs for vid, e in stored.items()})
             (bq_rows, bq_vec), (duck_rows, duck_vec) = got[bq_catalog], got[duck]
             assert bq_rows == duck_rows and bq_vec.keys() == duck_vec.keys()
-            assert all(bq_vec[k].text_hash == duck_vec[k].text_hash == f"h-{k}" for k in bq_vec)
+            assert all(bq_vec[k].text_hash == duck_vec[k].text_hash == k[1] for k in bq_vec)
+            assert shard != shard_of(videos[3].video_id, 2) or (videos[3].video_id, "another-recipe") in bq_vec
             assert all(np.array_equal(bq_vec[k].vector, duck_vec[k].vector) for k in bq_vec)
 
 
@@ -211,7 +227,8 @@ def audit_fixture(videos):
 
 def embeddings_by_id(catalog, model_id, batch_size, **kw):
     out, sizes = {}, []
-    for ids, langs, matrix in catalog.iter_embeddings(model_id, batch_size, **kw):
+    for ids, langs, matrix, hashes in catalog.iter_embeddings(model_id, batch_size, **kw):
+        assert hashes == ["h"] * len(ids)
         assert matrix.dtype == np.float32 and matrix.shape == (len(ids), 512)
         sizes.append(len(ids))
         out.update((vid, (lang, row.tobytes())) for vid, lang, row in zip(ids, langs, matrix, strict=True))
@@ -257,8 +274,8 @@ def test_iter_embeddings_streams_through_the_storage_read_api(bq_catalog, monkey
     monkeypatch.setattr(bq_catalog.read_client, "create_read_session",
                         lambda *a, **kw: sessions.append(1) or real(*a, **kw))
     chunks = list(bq_catalog.iter_embeddings("m1", batch_size=10))
-    assert [len(ids) for ids, _, _ in chunks] == [10, 10, 5] and sessions
-    got = {vid: row for ids, _, m in chunks for vid, row in zip(ids, m, strict=True)}
+    assert [len(ids) for ids, *_ in chunks] == [10, 10, 5] and sessions
+    got = {vid: row for ids, _, m, _ in chunks for vid, row in zip(ids, m, strict=True)}
     np.testing.assert_array_equal(got["s3"], vec * 3)
 
 

@@ -1,4 +1,5 @@
-"""The DuckDB warehouse at scale: FLOAT[512] vectors, their migration, joined shard scans, bounded memory."""
+"""The DuckDB warehouse at scale: vectors per (video, model, text), the migration of old files, joined shard
+scans, bounded memory."""
 
 import json
 import subprocess
@@ -18,7 +19,7 @@ from vidvec.errors import VidvecError
 NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
 OLD_SCHEMA = """
 CREATE TABLE video_embeddings (video_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, text_hash VARCHAR NOT NULL,
-    vector FLOAT[] NOT NULL, source_updated_at TIMESTAMPTZ NOT NULL, embedded_at TIMESTAMPTZ NOT NULL,
+    vector {vector} NOT NULL, source_updated_at TIMESTAMPTZ NOT NULL, embedded_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (video_id, model_id));
 """
 
@@ -32,39 +33,50 @@ def vector_type(path) -> str:
         con.close()
 
 
-def old_file(path, vectors: dict[str, list[float]]) -> None:
+def primary_key(path) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE table_name = "
+                           "'video_embeddings' AND constraint_type = 'PRIMARY KEY'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def old_file(path, vectors: dict[str, list[float]], vector: str = "FLOAT[]") -> None:
     con = duckdb.connect(str(path))
-    con.execute(OLD_SCHEMA)
+    con.execute(OLD_SCHEMA.format(vector=vector))
     for vid, vec in vectors.items():
         con.execute("INSERT INTO video_embeddings VALUES (?, 'm1', 'h', ?, ?, ?)", [vid, vec, NOW, NOW])
     con.close()
 
 
-def test_a_file_with_the_old_list_column_is_migrated_to_float_512(tmp_path):
+@pytest.mark.parametrize("vector", ["FLOAT[]", "FLOAT[512]"])
+def test_a_file_of_the_old_shape_is_migrated_with_every_vector(tmp_path, vector):
     path = tmp_path / "old.duckdb"
     vectors = {f"v{i}": (np.arange(512, dtype=np.float32) * (i + 1) / 512).tolist() for i in range(3)}
-    old_file(path, vectors)
-    assert vector_type(path) == "FLOAT[]"
+    old_file(path, vectors, vector)
+    assert primary_key(path) == ["video_id", "model_id"] and vector_type(path) == vector
     with DuckDBCatalog(path) as cat:
-        got = cat.get_embeddings(list(vectors), "m1")
-    assert vector_type(path) == "FLOAT[512]"
+        got = cat.get_embeddings(list(vectors), "m1", ["h"] * 3)
+        # the new key: another text of the same video and model is a row of its own
+        cat.put_embeddings([StoredEmbedding("v0", "m1", "h2", np.zeros(512, np.float32), NOW, NOW)])
+        assert cat.get_embeddings(["v0"], "m1", ["h"])["v0"].vector[1] > 0
+    assert primary_key(path) == ["video_id", "model_id", "text_hash"] and vector_type(path) == "FLOAT[]"
     for vid, vec in vectors.items():
         np.testing.assert_array_equal(got[vid].vector, np.asarray(vec, dtype=np.float32))
     with DuckDBCatalog(path) as cat:  # a second open finds nothing to do
-        assert len(cat.get_embeddings(list(vectors), "m1")) == 3
+        assert len(cat.get_embeddings(list(vectors), "m1", ["h"] * 3)) == 3
+        assert cat.con.execute("SELECT count(*) FROM video_embeddings").fetchone()[0] == 4
 
 
-def test_a_file_holding_vectors_of_another_size_is_not_migrated(tmp_path):
-    path = tmp_path / "odd.duckdb"
-    old_file(path, {"a": [0.5] * 512, "b": [0.5] * 3})
-    with pytest.raises(VidvecError, match="1 vectors that are not 512-d"):
-        DuckDBCatalog(path)
-    assert vector_type(path) == "FLOAT[]"  # left as it was
-
-
-def test_put_embeddings_refuses_vectors_of_another_size(catalog):
-    with pytest.raises(VidvecError, match="512-d vectors; got 8-d"):
-        catalog.put_embeddings([StoredEmbedding("a", "m1", "h", np.ones(8, dtype=np.float32), NOW, NOW)])
+def test_put_embeddings_keeps_each_model_at_its_own_size_and_refuses_a_mixed_model(catalog):
+    catalog.put_embeddings([StoredEmbedding("a", "muse", "h", np.ones(512, dtype=np.float32), NOW, NOW),
+                            StoredEmbedding("a", "e5", "h", np.ones(384, dtype=np.float32), NOW, NOW)])
+    assert catalog.get_embeddings(["a"], "muse")["a"].vector.shape == (512,)
+    assert catalog.get_embeddings(["a"], "e5")["a"].vector.shape == (384,)
+    with pytest.raises(VidvecError, match="two sizes"):
+        catalog.put_embeddings([StoredEmbedding("b", "m1", "h", np.ones(8, dtype=np.float32), NOW, NOW),
+                                StoredEmbedding("c", "m1", "h", np.ones(9, dtype=np.float32), NOW, NOW)])
 
 
 def test_shard_scan_with_embeddings_joins_each_row_to_its_models_vector(catalog, sample_slice):
@@ -82,8 +94,8 @@ def test_shard_scan_with_embeddings_joins_each_row_to_its_models_vector(catalog,
         by_id = {v.video_id: v for v in plain}
         for rows, stored in batches:
             assert all(shard_of(v.video_id, 3) == shard and v == by_id[v.video_id] for v in rows)
-            assert set(stored) == {v.video_id for v in rows} & set(with_vector)  # m2's row is not m1's
-            for vid, e in stored.items():
+            assert set(stored) == {(v.video_id, f"h-{v.video_id}") for v in rows if v.video_id in with_vector}
+            for (vid, _), e in stored.items():  # m2's row is not m1's
                 assert (e.model_id, e.text_hash, e.embedded_at) == ("m1", f"h-{vid}", NOW)
                 np.testing.assert_array_equal(e.vector, with_vector[vid])
 
@@ -111,7 +123,7 @@ STREAM = textwrap.dedent("""
                         0, 1, as_of=datetime.max.replace(tzinfo=timezone.utc), model_id="m1", batch_size=512):
                     rows += len(stored)
             else:
-                for ids, _, matrix in cat.iter_embeddings("m1", batch_size=4096):
+                for ids, _, matrix, _ in cat.iter_embeddings("m1", batch_size=4096):
                     rows += len(ids)
         print(json.dumps({"rows": rows, "grew_mb": rss_mb() - before}))
 """)

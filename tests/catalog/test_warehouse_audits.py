@@ -18,11 +18,12 @@ def test_iter_embeddings_streams_public_videos_of_one_model_in_chunks(catalog, s
     catalog.put_embeddings(StoredEmbedding(v.video_id, "m1", "h", vectors[v.video_id], NOW, NOW) for v in videos)
     catalog.put_embeddings([StoredEmbedding(videos[1].video_id, "m2", "h", vectors[videos[1].video_id], NOW, NOW)])
     chunks = list(catalog.iter_embeddings("m1", batch_size=10))
-    assert [len(ids) for ids, _, _ in chunks][:-1] == [10] * (len(chunks) - 1)
+    assert [len(ids) for ids, *_ in chunks][:-1] == [10] * (len(chunks) - 1)
     public = {v.video_id: v for v in videos if v.status == "public"}
-    seen = [vid for ids, _, _ in chunks for vid in ids]
+    seen = [vid for ids, *_ in chunks for vid in ids]
     assert sorted(seen) == sorted(public)
-    for ids, langs, matrix in chunks:
+    assert all(hashes == ["h"] * len(ids) for ids, _, _, hashes in chunks)
+    for ids, langs, matrix, _ in chunks:
         assert matrix.dtype == np.float32 and matrix.shape == (len(ids), 512)
         for vid, lang, row in zip(ids, langs, matrix, strict=True):
             assert lang == public[vid].language

