@@ -48,7 +48,8 @@ def vidvec_compaction():
         with stores() as (settings, catalog, store):
             return [compaction.reconcile(catalog, store, lambda: get_embedder(settings), name, run_t0(context),
                                          CompactOptions.parse(params)).to_xcom()
-                    for name in compaction.targets(store, settings.live_alias)]
+                    for name in compaction.targets(store, settings.live_alias, catalog.promotions(None),
+                                                   run_t0(context), settings.rollback_window_hours)]
 
     @task
     def vacuum(reconciled: list[dict], params=None) -> list[dict]:

@@ -22,10 +22,11 @@ from datetime import datetime, timezone
 
 from vidvec.core.naming import next_alias
 from vidvec.core.retention import rollback_window
+from vidvec.core.types import STREAM_GAP_KEY
 from vidvec.errors import VidvecError
 from vidvec.store import VectorStore
 
-GAP_KEY = "stream_gap_since"  # metadata: ISO version of the oldest event missed while unwritable; "" = none
+GAP_KEY = STREAM_GAP_KEY
 
 @dataclass(frozen=True)
 class Target:
