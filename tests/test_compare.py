@@ -70,3 +70,16 @@ def test_compare_two_collections_per_language(settings, sample_slice, embedder):
     report = Path(result["report"])
     assert report.is_file() and (report.parent / "compare.png").is_file()
     assert "| overall |" in report.read_text() and result["rows"][0]["queries"] == 3 * len(langs)
+
+    from fastapi.testclient import TestClient
+
+    from vidvec.ui.page import create_app
+    from vidvec.ui.state import load_space
+
+    client = TestClient(create_app(load=lambda: load_space(settings), home=settings.home))
+    page = client.get("/").text
+    shown = load_space(settings)["comparisons"]
+    assert [c["b"]["target"] for c in shown] == ["videos_b"] and f'data-comparison="{shown[0]["id"]}"' in page
+    assert "<td>overall</td><td>24</td>" in page
+    chart = client.get(f"/reports/{shown[0]['id']}/compare.png")
+    assert chart.status_code == 200 and chart.content[:4] == b"\x89PNG"

@@ -246,7 +246,8 @@ def compare(a: Annotated[str, typer.Argument(help="alias or collection A (e.g. t
     settings = _settings()
     with open_catalog(settings, read_only=True) as catalog, open_store(settings) as store:
         result = run_compare(catalog, store, a, b, at=datetime.now(timezone.utc), opts=opts)
-    report = write_report(result, settings.home / "reports")
+        report = write_report(result, settings.home / "reports")
+        _publish(settings, catalog, store, "compare")  # the page's picture (it lists the comparisons)
     if as_json:
         typer.echo(json.dumps(result.to_dict() | {"report": str(report)}, default=str))
         return

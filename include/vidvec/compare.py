@@ -119,3 +119,15 @@ def _audited_recall(catalog: Catalog, collection: str) -> dict[str, float | None
     if not audits:
         return {}
     return {r.slice: r.recall for r in catalog.audit_rows(audits[0].audit_id) if not r.filtered}
+
+
+def compare_with_live(catalog: Catalog, store: VectorStore, target: str, live_alias: str, *, at: datetime,
+                      opts: CompareOptions | None = None) -> Comparison | None:
+    """The audit's comparison: live (A) against target (B) when their families differ; else None."""
+    aliases = store.aliases()
+    if live_alias not in aliases:
+        return None
+    live, other = side(store, live_alias), side(store, target)
+    if live.collection == other.collection or live.family == other.family:
+        return None
+    return compare(catalog, store, live_alias, target, at=at, opts=opts)

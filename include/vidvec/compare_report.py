@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 from vidvec.compare import Comparison
-
-COMPARE_PREFIX = "compare-"  # reports/compare-<stamp>-<a>-vs-<b>/: the UI lists these
+from vidvec.core.naming import COMPARE_PREFIX
 
 
 def write_report(c: Comparison, reports_dir: Path) -> Path:
