@@ -15,7 +15,7 @@ import numpy as np
 from tests.conftest import build_live
 from tests.test_cli import run
 from vidvec.catalog.factory import open_catalog
-from vidvec.compare import compare
+from vidvec.compare import compare, compare_with_live
 from vidvec.core.quality import category_precision, top_k_other_owner
 from vidvec.params import CompareOptions
 from vidvec.store import open_store
@@ -63,6 +63,8 @@ def test_compare_two_collections_per_language(settings, sample_slice, embedder):
     assert langs == {f"language={v.language}" for v in sample_slice}
     assert overall.recall_a is not None and overall.recall_b is None  # only A was audited
     assert shuffled.rows[0].overlap < 0.5 and shuffled.b.recipe == "shuffled"
+    with open_catalog(settings) as catalog, open_store(settings) as store:
+        assert compare_with_live(catalog, store, "videos_b", "videos", at=T2) is None  # one family: the audit skips
 
     done = run("compare", "videos", "videos_b", "--k", "5", "--per-language", "3", "--json", home=settings.home)
     assert done.returncode == 0, done.stderr
