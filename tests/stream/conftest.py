@@ -194,3 +194,16 @@ def e5(multidim_warehouse):
     from vidvec.embed import registry
 
     return registry.get_embedder(load_settings(), registry.E5)
+
+
+@pytest.fixture(scope="session")
+def per_text_warehouse(tmp_path_factory):
+    """Skip unless video_embeddings keeps one row per (video, model, text): two recipes of one model
+    then never overwrite each other (issue 21, item 2; branch i21a). Lifts itself once that is in."""
+    from vidvec.catalog.duckdb import DuckDBCatalog
+
+    with DuckDBCatalog(tmp_path_factory.mktemp("probe") / "probe.duckdb") as cat:
+        keys = cat.con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
+                               "WHERE table_name = 'video_embeddings' AND constraint_type = 'PRIMARY KEY'").fetchall()
+    if not any("text_hash" in cols for (cols,) in keys):
+        pytest.skip(f"video_embeddings is keyed {keys}: one vector per (video, model); needs branch i21a")
