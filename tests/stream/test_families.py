@@ -110,3 +110,20 @@ def test_a_target_missing_its_embedder_is_repaired_from_the_catalog_once_it_has_
         assert store.metadata("e5")["stream_gap_since"] == ""
     assert got["k1"]["payload"]["updated_at"] == to_micros(_t(10)) and len(got["k1"]["vector"]) == e5.dim
     assert got["k2"]["payload"]["status"] == "deleted"
+
+
+def test_a_move_seen_before_its_promotion_record_keeps_the_collection_left(settings, embedder):
+    """promote() moves the alias, then records it: a refresh in between must not drop the old collection."""
+    from vidvec.stream.targets import TargetMap
+
+    with open_store(settings) as store:
+        make_target(store, "old", embedder, ("videos",))
+        make_target(store, "new", embedder, ())
+        window, closed = (TargetMap(store, ("videos", "videos__next"), 0, promotions=list, window_hours=h)
+                          for h in (48, 0))
+        assert [t.collection for t in window.refresh()] == ["old"] == [t.collection for t in closed.refresh()]
+        store.set_aliases({"videos": "new"})  # no promotion on record (yet)
+        got = {t.collection: t for t in window.refresh()}
+        assert [t.collection for t in closed.refresh()] == ["new"]
+    assert got["new"].aliases == ("videos",) and got["old"].rollback_of == ("videos",)
+    assert got["old"].label == "videos@rollback"

@@ -43,13 +43,16 @@ class Degraded:
     def __init__(self, store: VectorStore, metrics: Metrics, health: Health, live_alias: str | None):
         self.store, self.metrics, self.health, self.live_alias = store, metrics, health, live_alias
         self.current: list[Unwritable] = []
+        self._labels: set[str] = set()
 
     def update(self, writable: list[Target], failing: list[Unwritable]) -> None:
         """Gauges, /readyz and a log line when the set of unwritable targets changes."""
-        for t in writable:
-            self.metrics.target_writable.labels(t.label).set(1)
-        for u in failing:
-            self.metrics.target_writable.labels(u.target.label).set(0)
+        labels = {t.label: 1 for t in writable} | {u.target.label: 0 for u in failing}
+        for label, value in labels.items():
+            self.metrics.target_writable.labels(label).set(value)
+        for gone in self._labels - set(labels):  # a target no longer fed (promoted, window over): no stale series
+            self.metrics.target_writable.remove(gone)
+        self._labels = set(labels)
         if [u.target.collection for u in failing] != [u.target.collection for u in self.current]:
             for u in failing:
                 log.error("target not writable; the others are written", target=u.target.label,

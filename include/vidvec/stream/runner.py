@@ -106,7 +106,7 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
                             window_hours=settings.rollback_window_hours, follow_promoted=sc.aliases is None)
         sidecar = Sidecar(
             source=source, store=store, catalog=catalog, embedders=Embedders(settings, _given(embedder)),
-            targets=targets, metrics=metrics, health=health,
+            targets=targets, metrics=metrics, health=health, live_alias=settings.live_alias,
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,
             max_delivery_attempts=sc.max_delivery_attempts if sc.source == "local" else None,

@@ -86,13 +86,14 @@ class Ready:
 class Sidecar:
     def __init__(self, *, source: Source, store: VectorStore, catalog: Catalog, targets: TargetMap,
                  metrics: Metrics, health: Health, stop: threading.Event,
-                 embedders: Embedders | None = None, embedder: Embedder | None = None,
+                 embedders: Embedders | None = None, embedder: Embedder | None = None, live_alias: str | None = None,
                  max_batch_events: int = 256, max_batch_seconds: float = 0.2, drain: bool = False,
                  max_backoff_seconds: float = 30.0, max_delivery_attempts: int | None = None,
                  on_acked=None):
         self.source, self.store, self.catalog = source, store, catalog
         self.embedders = embedders or Embedders(None, [embedder] if embedder else [])  # one per family
-        self.degraded = Degraded(store, metrics, health, targets.aliases[0] if targets.aliases else None)
+        live_alias = live_alias or (targets.aliases[0] if targets.aliases else None)  # /readyz: 503 if unwritable
+        self.degraded = Degraded(store, metrics, health, live_alias)
         self.targets, self.metrics, self.health, self.stop = targets, metrics, health, stop
         self.max_batch_events, self.max_batch_seconds, self.drain = max_batch_events, max_batch_seconds, drain
         self.max_delivery_attempts = max_delivery_attempts  # None: the source's own policy decides

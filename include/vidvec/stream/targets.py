@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from vidvec.catalog.base import Promotion
 from vidvec.core.naming import next_alias
 from vidvec.core.retention import rollback_window
 from vidvec.core.types import STREAM_GAP_KEY
@@ -59,6 +60,9 @@ class TargetMap:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self._targets: list[Target] | None = None
         self._at = 0.0
+        self._aliases: dict[str, str] | None = None  # the alias map of the last refresh
+        self._history: list = []  # promotions as last read: re-read only when the alias map changed
+        self._seen_moves: list[Promotion] = []  # alias moves this process saw itself (see refresh)
 
     def get(self) -> list[Target]:
         if self._targets is None or time.monotonic() - self._at >= self.refresh_seconds:
@@ -74,8 +78,17 @@ class TargetMap:
         self._targets = None
 
     def refresh(self) -> list[Target]:
+        """Every move changes the alias map, so promotions are re-read only when it changed. A move seen
+        here counts at once, before (or without) its promotion record: promote() moves the alias, then
+        records it, and a refresh in between must not drop the collection the alias left."""
         by_alias = self.store.aliases()
-        history = self.promotions() if self.promotions else []
+        if by_alias != self._aliases:
+            now = self.now()
+            self._seen_moves += [Promotion(a, c, self._aliases[a], now, "seen by the sidecar")
+                                 for a, c in by_alias.items() if self._aliases and self._aliases.get(a, c) != c]
+            self._history = self.promotions() if self.promotions else []
+            self._aliases = by_alias
+        history = self._history + self._seen_moves
         fed = list(self.aliases)
         if self.follow_promoted:
             fed += [a for p in history for a in (p.alias, next_alias(p.alias))]
