@@ -1,45 +1,17 @@
 """Retrieval quality maths over L2-normalised vectors (exact, blockwise matrix products).
 
-Category precision@k (the figure quoted in BENCHMARKS.md): for each query
-video q, take its k nearest neighbours by cosine among the videos of OTHER
-channels (owner_id != owner_id(q); q itself is excluded with its channel);
-precision(q) = (number of those k whose category == category(q)) / k. The
-catalog figure is the mean over all queries. Same-channel videos are left out
-because a channel's uploads share a category and near-identical wording, which
-would reward copying the channel rather than finding the topic.
+Category precision@k, the figure quoted in BENCHMARKS.md, is defined once in
+include/vidvec/core/quality.py (`vidvec compare` uses the same definition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from vidvec.core.quality import category_precision, top_k_other_owner
+
+__all__ = ["category_precision", "top_k_other_owner", "top1_accuracy"]
 _BLOCK = 1024
-
-
-def top_k_other_owner(vectors: np.ndarray, owners: Sequence[str], k: int,
-                      queries: Sequence[int] | None = None) -> np.ndarray:
-    """(len(queries), k) indices of each query's k nearest videos from other owners, best first."""
-    owners_arr = np.asarray(owners)
-    queries = np.arange(len(vectors)) if queries is None else np.asarray(queries)
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), _BLOCK):
-        q = queries[start:start + _BLOCK]
-        scores = vectors[q] @ vectors.T
-        scores[owners_arr[q][:, None] == owners_arr[None, :]] = -np.inf  # own channel, and itself
-        part = np.argpartition(-scores, k, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        out[start:start + len(q)] = np.take_along_axis(part, order, axis=1)
-    return out
-
-
-def category_precision(neighbours: np.ndarray, categories: Sequence[str],
-                       queries: Sequence[int] | None = None) -> float:
-    """Mean share of each query's neighbours (rows of indices) that share its category."""
-    cats = np.asarray(categories)
-    queries = np.arange(len(neighbours)) if queries is None else np.asarray(queries)
-    return float((cats[neighbours] == cats[queries][:, None]).mean())
 
 
 def top1_accuracy(source: np.ndarray, target: np.ndarray) -> float:

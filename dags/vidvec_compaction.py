@@ -49,7 +49,8 @@ def vidvec_compaction():
         with stores() as (settings, catalog, store):  # each collection with its own model's embedder
             return [compaction.reconcile(catalog, store, lambda meta: embedder_of(meta, settings), name,
                                          run_t0(context), CompactOptions.parse(params)).to_xcom()
-                    for name in compaction.targets(store, settings.live_alias)]
+                    for name in compaction.targets(store, settings.live_alias, catalog.promotions(None),
+                                                   run_t0(context), settings.rollback_window_hours)]
 
     @task
     def vacuum(reconciled: list[dict], params=None) -> list[dict]:

@@ -15,6 +15,11 @@ Runs on each rebuild's Asset event (target: the rebuilt collection) and daily
 at 06:00 UTC on the live alias. Queries use the collection's own search params
 (`hnsw_ef` overrides them); the report and rows name the engine and index that
 answered (on an exact engine the index's own recall is 1.0 by construction).
+
+When the target holds another family than the live alias (a model change),
+`compare` also measures the two side by side (`vidvec compare`): per language,
+the overlap of their top-k, category precision@k and audited recall, in a
+report `$VIDVEC_HOME/reports/compare-*` that the vidvec page shows.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from vidvec.core.recall import AuditThresholds
-from vidvec.params import AuditParams, form
+from vidvec.params import AuditParams, CompareOptions, form
 from vidvec_airflow import AUDIT_PASSED, REBUILT, STORE_POOL, form_params, run_t0, stores, triggered_extra
 
 DEFAULTS = {"owner": "vidvec", "retries": 1, "retry_delay": timedelta(seconds=30), "pool": STORE_POOL}
@@ -69,7 +74,24 @@ def vidvec_recall_audit():
                                        + "; ".join(summary["failures"]) + f" (report: {summary['report']})")
         outlet_events[AUDIT_PASSED].extra = {k: v for k, v in summary.items() if k != "failures"}
 
-    gate(audit())
+    @task
+    def compare(summary: dict, params=None, **context) -> dict | None:
+        from vidvec.compare import compare_with_live
+        from vidvec.compare_report import write_report
+
+        opts = CompareOptions.parse({"k": params["k"], "seed": params["seed"]})
+        with stores() as (settings, catalog, store):
+            found = compare_with_live(catalog, store, summary["collection"], settings.live_alias,
+                                      at=run_t0(context), opts=opts)
+            if found is None:
+                return None  # same family as the live alias (or it is the live collection): nothing to compare
+            report = write_report(found, settings.home / "reports")
+        print(f"comparison with {settings.live_alias}: {report}")
+        return {"report": str(report), "overall": found.rows[0].__dict__}
+
+    summary = audit()
+    gate(summary)
+    compare(summary)
 
 
 vidvec_recall_audit()

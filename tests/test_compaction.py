@@ -243,7 +243,8 @@ def seed_collections(settings, embedder, live=None):
                                      for i in range(3)], dim=8)
         store.set_aliases({"videos": made["live"], "videos__next": made["next"], "videos_b": made["ab"]})
         catalog.record_promotion(Promotion("videos", made["expired"], made["rollback"], NOW - timedelta(days=9), "t"))
-        catalog.record_promotion(Promotion("videos", made["live"], made["rollback"], NOW - timedelta(days=1), "t"))
+        # three days ago: past the rollback window (48 h), so the rollback target is kept but no longer written
+        catalog.record_promotion(Promotion("videos", made["live"], made["rollback"], NOW - timedelta(days=3), "t"))
     return made
 
 

@@ -13,7 +13,7 @@ from vidvec.cli_params import option
 from vidvec.core.gates import GatePolicy
 from vidvec.core.query import NeighbourQuery
 from vidvec.errors import VidvecError, shown
-from vidvec.params import AuditParams, CompactOptions, RebuildParams
+from vidvec.params import AuditParams, CompactOptions, CompareOptions, RebuildParams
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="The video catalog (source of truth).")
@@ -235,6 +235,36 @@ def _thresholds(pairs: list[str]) -> dict:
 
 
 @app.command()
+def compare(a: Annotated[str, typer.Argument(help="alias or collection A (e.g. the live alias)")],
+            b: Annotated[str, typer.Argument(help="alias or collection B (e.g. videos__next, videos_b)")],
+            k: int = option(CompareOptions, "k"),
+            per_language: int = option(CompareOptions, "per_language", "--per-language"),
+            seed: int = option(CompareOptions, "seed"),
+            as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Per language: overlap of A's and B's top-k, category precision@k and audited recall of each."""
+    from datetime import datetime, timezone
+
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.compare import compare as run_compare
+    from vidvec.compare_report import table, write_report
+    from vidvec.store import open_store
+
+    opts = CompareOptions.parse({"k": k, "per_language": per_language, "seed": seed})
+    settings = _settings()
+    with open_catalog(settings, read_only=True) as catalog, open_store(settings) as store:
+        result = run_compare(catalog, store, a, b, at=datetime.now(timezone.utc), opts=opts)
+        report = write_report(result, settings.home / "reports")
+        _publish(settings, catalog, store, "compare")  # the page's picture (it lists the comparisons)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict() | {"report": str(report)}, default=str))
+        return
+    typer.echo(f"A {result.a.target} -> {result.a.collection} ({result.a.family}, recipe {result.a.recipe})\n"
+               f"B {result.b.target} -> {result.b.collection} ({result.b.family}, recipe {result.b.recipe})")
+    typer.echo("\n".join(table(result)) + f"\n{result.skipped} sampled videos not served by one side\n"
+               f"report: {report}")
+
+
+@app.command()
 def audit(target: Annotated[str, typer.Argument(help="alias or collection to audit")],
           k: int = option(AuditParams, "k"),
           sample: int = option(AuditParams, "sample"),
@@ -346,7 +376,8 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
     now = _as_of(as_of) if as_of else datetime.now(timezone.utc)
     settings = _settings()
     with open_catalog(settings, read_only=dry_run) as catalog, open_store(settings) as store:
-        result = run(catalog, store, lambda meta: embedder_of(meta, settings), settings.live_alias, now, opts)
+        result = run(catalog, store, lambda meta: embedder_of(meta, settings), settings.live_alias, now, opts,
+                     settings.rollback_window_hours)
         if not dry_run:
             _publish(settings, catalog, store, "compact")
     typer.echo(json.dumps(result, default=str) if as_json else result["summary"])

@@ -1,6 +1,6 @@
 """Compaction, step by step; the DAG runs one task per step, `vidvec compact` all of them.
 
-survey -> reconcile (live and `__next`) -> vacuum -> retention -> snapshot ->
+survey -> reconcile (every written target: see `targets`) -> vacuum -> retention -> snapshot ->
 summary. Each step returns a small frozen dataclass (to_xcom() is what XCom
 carries, and what `vidvec compact --json` prints); with dry_run every step
 plans and reports but changes nothing. `now` is the run's logical time in the
@@ -19,8 +19,8 @@ from vidvec.catalog.base import Catalog, CatalogIds, scan_all
 from vidvec.core.ids import at_vidvec_id, point_id
 from vidvec.core.naming import next_alias
 from vidvec.core.reconcile import Plan, merge, plan_batch, split_points
-from vidvec.core.retention import Candidate, plan_retention, rollback_targets
-from vidvec.core.types import BUILDING, Video, XCom, to_micros
+from vidvec.core.retention import Candidate, plan_retention, rollback_targets, rollback_window
+from vidvec.core.types import BUILDING, STREAM_GAP_KEY, Video, XCom, to_micros
 from vidvec.core.versions import Version
 from vidvec.embed.base import Embedder
 from vidvec.params import CompactOptions
@@ -88,10 +88,21 @@ class Snapshot(XCom):
     detail: dict = field(default_factory=dict)  # name, size, creation_time
 
 
-def targets(store: VectorStore, live_alias: str) -> list[str]:
-    """Physical collections behind the live alias and its `__next` alias (if any)."""
+def targets(store: VectorStore, live_alias: str, promotions=(), now: datetime | None = None,
+            window_hours: float = 0.0) -> list[str]:
+    """The collections the sidecar writes, repaired here too (stream/targets.py feeds the same set).
+
+    Behind the live alias, every promoted alias (A/B, e.g. `videos_b`) and their
+    `__next`; and each alias's rollback target while its newest promotion is
+    younger than window_hours (core/retention.rollback_window), so a rollback
+    within the window restores a space as fresh as the live one.
+    """
     aliases = store.aliases()
-    return list(dict.fromkeys(aliases[a] for a in (live_alias, next_alias(live_alias)) if a in aliases))
+    fed = [live_alias, next_alias(live_alias)] + [a for p in promotions for a in (p.alias, next_alias(p.alias))]
+    names = [aliases[a] for a in dict.fromkeys(fed) if a in aliases]
+    if now is not None:
+        names += [c for c, a in rollback_window(promotions, now, window_hours).items() if store.exists(c)]
+    return list(dict.fromkeys(names))
 
 
 def survey(store: VectorStore) -> Space:
@@ -147,6 +158,8 @@ def reconcile(catalog: Catalog, store: VectorStore, embedder: Callable[[Mapping]
         writer.apply(plan, {})
     writer.flush()
     after = before if opts.dry_run else {"points": store.count(name), "public": store.count(name, public_only=True)}
+    if not opts.dry_run and meta.get(STREAM_GAP_KEY):
+        store.update_metadata(name, **{STREAM_GAP_KEY: ""})  # converged to the catalog: nothing missed remains
     return Reconciled(name, meta.get("state"), opts.dry_run, before, after, writer.counts, writer.encoded,
                       writer.samples,
                       (now - timedelta(days=opts.tombstone_days)).isoformat())
@@ -263,10 +276,11 @@ def snapshot(store: VectorStore, live_alias: str, opts: CompactOptions) -> Snaps
 
 
 def run(catalog: Catalog, store: VectorStore, embedder: Callable[[Mapping], Embedder], live_alias: str,
-        now: datetime, opts: CompactOptions) -> dict:
+        now: datetime, opts: CompactOptions, window_hours: float = 0.0) -> dict:
     """Every step in order, as the DAG runs them; returns the steps' results and the summary."""
     before = survey(store)
-    reconciled = [reconcile(catalog, store, embedder, name, now, opts) for name in targets(store, live_alias)]
+    names = targets(store, live_alias, catalog.promotions(None), now, window_hours)
+    reconciled = [reconcile(catalog, store, embedder, name, now, opts) for name in names]
     vacuumed = vacuum(store, reconciled, opts)
     retained = retention(catalog, store, now, opts)
     pruned = prune(catalog, store, now, opts)  # after retention: a dropped collection needs nothing

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
                                      "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
     batch_size: int = Field(256, ge=1, le=10_000)
+    rollback_window_hours: float = Field(48, ge=0, le=24 * 90, description="after a promotion the sidecar and "
+                                         "compaction keep writing the collection the alias left for this long, "
+                                         "so a rollback restores a fresh space; 0 = stop at the swap")
 
     # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
     require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")

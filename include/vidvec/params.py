@@ -86,6 +86,15 @@ class CanaryParams(Options):
     seed: int = Field(0, ge=0, description="Sampling seed.")
 
 
+class CompareOptions(Options):
+    """`vidvec compare A B` and the audit DAG's comparison with the live alias (compare.py)."""
+
+    WHAT = "compare options"
+    k: int = Field(10, ge=1, le=100, description="Neighbours per query.")
+    per_language: int = Field(20, ge=1, le=10_000, description="Query videos sampled per language.")
+    seed: int = Field(0, ge=0, description="Sampling seed.")
+
+
 class PromoteParams(Options):
     """vidvec_promote and `vidvec promote` (the policy is GatePolicy)."""
 

@@ -7,7 +7,7 @@ import pytest
 
 from vidvec.catalog.base import Promotion
 from vidvec.core.naming import collection_name
-from vidvec.core.retention import Candidate, plan_retention, rollback_targets
+from vidvec.core.retention import Candidate, plan_retention, rollback_targets, rollback_window
 from vidvec.errors import VidvecError
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
@@ -49,6 +49,19 @@ def test_rollback_target_is_the_newest_promotion_previous_per_alias():
     promotions = [p("videos", "c3", "c2", 1), p("videos", "c2", "c1", 5), p("videos_b", "b2", "b1", 2),
                   p("videos_c", "x", None, 1)]
     assert rollback_targets(reversed(promotions)) == {"c2", "b1"}
+
+
+def test_the_rollback_window_keeps_the_collection_an_alias_left_until_it_closes():
+    def p(alias, coll, prev, hours):
+        return Promotion(alias, coll, prev, NOW - timedelta(hours=hours), "test")
+
+    promotions = [p("videos", "c3", "c2", 47), p("videos", "c2", "c1", 100), p("videos_b", "b2", "b1", 49),
+                  p("videos_c", "x", None, 1), p("videos_d", "d1", "d2", 48)]
+    assert rollback_window(promotions, NOW, 48) == {"c2": "videos", "d2": "videos_d"}  # 48 h old: still in
+    assert rollback_window(promotions, NOW, 50) == {"c2": "videos", "b1": "videos_b", "d2": "videos_d"}
+    assert rollback_window(promotions, NOW, 0) == {}
+    back = p("videos", "c2", "c3", 1)  # a rollback: the collection rolled away from is kept fresh now
+    assert rollback_window([*promotions, back], NOW, 48)["c3"] == "videos"
 
 
 def test_bad_inputs_are_refused():

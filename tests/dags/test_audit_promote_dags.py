@@ -83,7 +83,7 @@ def test_a_failing_audit_fails_the_gate_and_promotion_is_refused(candidate, sett
                                               run_conf={"target": "videos__next", "sample": 32})
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert states == {"audit": "success", "gate": "failed"}
+    assert states == {"audit": "success", "gate": "failed", "compare": "success"}  # compare: same family, nothing
     assert len(audit_passed_events()) == before
     with open_catalog(settings, read_only=True) as catalog:
         (summary,) = catalog.audits(new)

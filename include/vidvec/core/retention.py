@@ -97,3 +97,21 @@ def rollback_targets(promotions) -> set[str]:
     for p in sorted(promotions, key=lambda p: p.promoted_at, reverse=True):
         seen.setdefault(p.alias, p.previous)
     return {prev for prev in seen.values() if prev}
+
+
+def rollback_window(promotions, now: datetime, hours: float) -> dict[str, str]:
+    """Collections still kept fresh as a rollback target: collection -> the alias that left it.
+
+    For each alias, its newest move's `previous`, while that move is younger
+    than `hours` (0 = no window: the old collection stops being written at the
+    swap). After a rollback the newest move is the rollback itself, so the
+    collection rolled away from is the one kept fresh for the window.
+    """
+    if now.tzinfo is None:
+        raise VidvecError("the rollback window needs a timezone-aware now")
+    newest: dict[str, object] = {}
+    for p in sorted(promotions, key=lambda p: p.promoted_at, reverse=True):
+        newest.setdefault(p.alias, p)
+    since = now - timedelta(hours=hours)
+    return {p.previous: alias for alias, p in sorted(newest.items())
+            if p.previous and hours > 0 and p.promoted_at >= since}

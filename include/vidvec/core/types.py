@@ -10,6 +10,8 @@ from typing import Any
 STATUSES = ("public", "private", "deleted")
 # A collection's life (its metadata "state"): loading, finished and verified, or given up.
 BUILDING, READY, FAILED = "building", "ready", "failed"
+# Collection metadata: ISO version of the oldest event the sidecar could not write into it ("" = none).
+STREAM_GAP_KEY = "stream_gap_since"
 
 
 def to_micros(ts: datetime) -> int:

@@ -1,7 +1,9 @@
 """Operations: Prometheus metrics and the /livez, /readyz, /metrics endpoints.
 
 /livez: the loop is turning (restart me if not). /readyz: the store answered
-the last time we tried (route away if not). No per-video labels.
+the last time we tried and the live alias's collection is writable (route
+away if not); targets it cannot write (stream/degraded.py) are listed in its
+body either way. No per-video labels.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class Metrics:
         self.targets = Gauge("vidvec_sidecar_targets", "Physical collections written", registry=r)
         self.store_errors = Counter("vidvec_sidecar_store_errors_total", "Retryable errors from I/O", registry=r)
         self.ready = Gauge("vidvec_sidecar_ready", "1 when the store answered the last call", registry=r)
+        self.target_writable = Gauge("vidvec_sidecar_target_writable",
+                                     "1 when an embedder of the target's family is installed", ["target"], registry=r)
+        self.missed = Counter("vidvec_sidecar_missed_events_total",
+                              "Events applied to the other targets but not to this unwritable one", ["target"],
+                              registry=r)
 
 
 class Health:
@@ -41,6 +48,8 @@ class Health:
         self._beat = time.monotonic()
         self._ready = False
         self.reason = "starting"
+        self.degraded: list[str] = []  # targets not written, with why
+        self._live_degraded = False
 
     def beat(self) -> None:
         self._beat = time.monotonic()
@@ -48,13 +57,20 @@ class Health:
     def set_ready(self, ready: bool, reason: str = "") -> None:
         self._ready, self.reason = ready, reason
 
+    def set_degraded(self, targets: list[str], live: bool) -> None:
+        self.degraded, self._live_degraded = list(targets), live
+
+    def ready_text(self) -> str:
+        head = "ready" if self.ready else f"not ready: {self.reason or 'the live collection is not writable'}"
+        return "".join([head, "\n"] + [f"not written: {t}\n" for t in self.degraded])
+
     @property
     def live(self) -> bool:
         return time.monotonic() - self._beat < self.stale_seconds
 
     @property
     def ready(self) -> bool:
-        return self._ready and self.live
+        return self._ready and self.live and not self._live_degraded
 
 
 def _handler(health: Health, metrics: Metrics, routes: list):
@@ -67,8 +83,7 @@ def _handler(health: Health, metrics: Metrics, routes: list):
             if self.path == "/livez":
                 self._send(200 if health.live else 503, b"ok\n" if health.live else b"stalled\n")
             elif self.path == "/readyz":
-                body = b"ready\n" if health.ready else f"not ready: {health.reason}\n".encode()
-                self._send(200 if health.ready else 503, body)
+                self._send(200 if health.ready else 503, health.ready_text().encode())
             elif self.path == "/metrics":
                 self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
             else:

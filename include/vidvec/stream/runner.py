@@ -79,16 +79,22 @@ def _keeper(store, metrics: Metrics, sc: SidecarSettings):
     return keeper if keeper.needed else None
 
 
+def _given(embedder) -> list:
+    return [] if embedder is None else list(embedder) if isinstance(embedder, (list, tuple)) else [embedder]
+
+
 def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event | None = None,
                 metrics: Metrics | None = None, on_ready=None, embedder=None, observe=None) -> None:
     """Run until stopped (or, with sc.drain, until the backlog is empty).
 
-    stop, metrics (its registry), on_ready(sidecar, ops), embedder and observe (called with
-    each acked batch's freshness seconds) are injectable for tests and benchmarks.
+    stop, metrics (its registry), on_ready(sidecar, ops), embedder (one, or a list: preloaded
+    embedders, one per family; the others come from the registry when a target needs them)
+    and observe (called with each acked batch's freshness seconds) are injectable for tests
+    and benchmarks.
     """
     from vidvec.catalog.factory import open_catalog
-    from vidvec.embed.registry import get_embedder
     from vidvec.store import open_store
+    from vidvec.stream.families import Embedders
     from vidvec.stream.sidecar import Sidecar
     from vidvec.stream.targets import TargetMap
 
@@ -110,9 +116,11 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
         source = open_source(settings, sc)
         stack.callback(source.close)  # runs first: nack before the clients close
         aliases = sc.alias_list(settings.live_alias)
+        targets = TargetMap(store, aliases, sc.alias_refresh_seconds, promotions=lambda: catalog.promotions(None),
+                            window_hours=settings.rollback_window_hours, follow_promoted=sc.aliases is None)
         sidecar = Sidecar(
-            source=source, store=store, catalog=catalog, embedder=embedder or get_embedder(settings),
-            targets=TargetMap(store, aliases, sc.alias_refresh_seconds), metrics=metrics, health=health,
+            source=source, store=store, catalog=catalog, embedders=Embedders(settings, _given(embedder)),
+            targets=targets, metrics=metrics, health=health, live_alias=settings.live_alias,
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,
             max_delivery_attempts=sc.max_delivery_attempts if sc.source == "local" else None,

@@ -7,6 +7,8 @@ replay harmless. While the store is unreachable the batch is retried with
 backoff and nothing new is pulled (intake pauses); readiness is false.
 Batch N+1 is pulled and planned while batch N is encoded (one encoder thread),
 and encoded while N is written; acks stay in batch order (see `Sidecar.run`).
+Every target is written in its own family (stream/fanout.py); a target no
+installed embedder can write is skipped and its gap recorded (stream/degraded.py).
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from datetime import datetime, timezone
 import numpy as np
 import structlog
 
-from vidvec.apply import Plan, Prepared, finish_embeddings, plan_videos, write_prepared
+from vidvec.apply import Prepared, write_prepared
 from vidvec.catalog.base import Catalog
 from vidvec.core.events import BadEvent, Event, newest_per_video, parse_event
-from vidvec.embed.base import Embedder, check_family
+from vidvec.embed.base import Embedder
 from vidvec.errors import VidvecError
 from vidvec.store import VectorStore
+from vidvec.stream import fanout
+from vidvec.stream.degraded import Degraded
+from vidvec.stream.families import Embedders
 from vidvec.stream.ops import Health, Metrics
+from vidvec.stream.repair import repair_gaps
 from vidvec.stream.retry import is_retryable, retrying
 from vidvec.stream.source import Message, Source
 from vidvec.stream.targets import Target, TargetMap
@@ -61,10 +67,10 @@ def split(messages: list[Message], now: datetime) -> Batch:
 
 @dataclass
 class Pending:
-    """A validated, planned batch whose texts are with the encoder thread (future: text hash -> vector)."""
+    """A validated, planned batch whose texts are with the encoder thread (future: (model, text hash) -> vector)."""
 
     batch: Batch  # newest = the resolved events; bad includes the unresolvable
-    plans: list[tuple[str, Plan]]  # (collection, its plan) per target
+    plans: list[fanout.TargetPlan]  # one per writable target
     future: Future
     started: float
 
@@ -73,17 +79,21 @@ class Pending:
 class Ready:
     """A batch ready to write: what to write where; acked only after every write returned."""
 
-    writes: list[tuple[str, Prepared]]
+    writes: list[tuple[fanout.TargetPlan, Prepared]]
     counts: dict
 
 
 class Sidecar:
-    def __init__(self, *, source: Source, store: VectorStore, catalog: Catalog, embedder: Embedder,
-                 targets: TargetMap, metrics: Metrics, health: Health, stop: threading.Event,
+    def __init__(self, *, source: Source, store: VectorStore, catalog: Catalog, targets: TargetMap,
+                 metrics: Metrics, health: Health, stop: threading.Event,
+                 embedders: Embedders | None = None, embedder: Embedder | None = None, live_alias: str | None = None,
                  max_batch_events: int = 256, max_batch_seconds: float = 0.2, drain: bool = False,
                  max_backoff_seconds: float = 30.0, max_delivery_attempts: int | None = None,
                  on_acked=None, keeper=None):
-        self.source, self.store, self.catalog, self.embedder = source, store, catalog, embedder
+        self.source, self.store, self.catalog = source, store, catalog
+        self.embedders = embedders or Embedders(None, [embedder] if embedder else [])  # one per family
+        live_alias = live_alias or (targets.aliases[0] if targets.aliases else None)  # /readyz: 503 if unwritable
+        self.degraded = Degraded(store, metrics, health, live_alias)
         self.targets, self.metrics, self.health, self.stop = targets, metrics, health, stop
         self.max_batch_events, self.max_batch_seconds, self.drain = max_batch_events, max_batch_seconds, drain
         self.max_delivery_attempts = max_delivery_attempts  # None: the source's own policy decides
@@ -141,27 +151,16 @@ class Sidecar:
         if planned is None:  # stopped while the store was down, or failed: nacked already
             return None
         batch, plans = planned
-        texts = {p.hashes[i]: (p.texts[i], p.max_tokens) for _, p in plans for i in p.todo}  # once each
-        return Pending(batch, plans, encoder.submit(self._encode, texts), started)
+        by_model = {tp.embedder.model_id: tp.embedder for tp in plans}
+        future = encoder.submit(fanout.encode_texts, fanout.texts_to_encode(plans), by_model)  # once each
+        return Pending(batch, plans, future, started)
 
-    def _plan(self, batch: Batch) -> tuple[Batch, list[tuple[str, Plan]]]:
-        """The targets as of now (after the pull), the events resolved, a plan per target."""
-        targets = self._refresh_targets()
+    def _plan(self, batch: Batch) -> tuple[Batch, list[fanout.TargetPlan]]:
+        """The writable targets as of now (after the pull), the events resolved, a plan per target."""
+        writable = self._refresh_targets()
         videos, kept, unresolved = self._resolve(batch.newest)
-        plans = [(t.collection, plan_videos(self.catalog, self.embedder, videos, t.recipe)) for t in targets]
+        plans = fanout.plan_targets(self.catalog, writable, videos)
         return Batch(batch.messages, kept, batch.superseded, batch.bad + unresolved), plans
-
-    def _encode(self, texts: dict[str, tuple[str, int | None]]) -> dict[str, np.ndarray]:
-        """Encoder thread: the only work done there (no catalog, no store, no source).
-
-        texts: text hash -> (text, the recipe's token budget); one encoder call per budget.
-        """
-        vectors: dict[str, np.ndarray] = {}
-        for budget in {b for _, b in texts.values()}:
-            keys = [h for h, (_, b) in texts.items() if b == budget]
-            vectors.update(zip(keys, self.embedder.encode([texts[h][0] for h in keys], max_tokens=budget),
-                               strict=True))
-        return vectors
 
     def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
         """While N encodes: take what is already waiting (no wait) as N+1, planned now, encoded right after N."""
@@ -174,14 +173,11 @@ class Sidecar:
             self._nack(current.batch.messages, "configuration")  # N is not written either
             raise
 
-    def _finish(self, current: Pending, vectors: dict[str, np.ndarray]) -> Ready:
+    def _finish(self, current: Pending, vectors: dict[fanout.TextKey, np.ndarray]) -> Ready:
         """Store the new vectors in the catalog and build each target's points."""
-        now = datetime.now(timezone.utc)
-        writes = [(collection, finish_embeddings(plan, [vectors[plan.hashes[i]] for i in plan.todo],
-                                                 self.catalog, self.embedder, now))
-                  for collection, plan in current.plans]
+        writes = fanout.finish_targets(current.plans, vectors, self.catalog, datetime.now(timezone.utc))
         counts = {"encoded": len(vectors), "reused": sum(p.counts["reused"] for _, p in writes),
-                  "targets": [c for c, _ in writes]}
+                  "targets": [tp.target.collection for tp, _ in writes]}
         return Ready(writes, counts)
 
     def _write(self, current: Pending, vectors: dict[str, np.ndarray]) -> bool:
@@ -191,9 +187,11 @@ class Sidecar:
         """
         def write_all() -> Ready:
             ready = self._finish(current, vectors)
-            done = [write_prepared(self.store, collection, prepared, self.embedder.dim).counts
-                    for collection, prepared in ready.writes]
+            done = [write_prepared(self.store, tp.target.collection, prepared, tp.target.dim).counts
+                    for tp, prepared in ready.writes]
             ready.counts |= {k: sum(d[k] for d in done) for k in ("written", "tombstoned", "skipped")}
+            newest = current.batch.newest
+            self.degraded.missed(len(newest), min((e.updated_at for e, _ in newest), default=None))
             return ready
 
         messages, batch = current.batch.messages, current.batch
@@ -230,14 +228,20 @@ class Sidecar:
         self._nack(pending.batch.messages, why)
 
     # -- steps -------------------------------------------------------------
-    def _refresh_targets(self) -> list[Target]:
-        targets = self.targets.get()
-        for t in targets:
-            check_family(self.embedder, t.family, f"collection {t.collection} ({', '.join(t.aliases)})")
-        self.metrics.targets.set(len(targets))
+    def _refresh_targets(self) -> list[tuple[Target, Embedder]]:
+        """The targets with the embedder of each one's family; the others shown as degraded, never a stop.
+
+        A writable target that missed events while it was not (its gap mark) is
+        repaired from the catalog first, so its backlog is applied before new events.
+        """
+        writable, failing = fanout.split_writable(self.targets.get(), self.embedders)
+        if repair_gaps(self.catalog, self.store, writable):
+            self.targets.invalidate()  # re-read without the mark
+        self.degraded.update([t for t, _ in writable], failing)
+        self.metrics.targets.set(len(writable))
         self.health.set_ready(True)
-        self.metrics.ready.set(1)
-        return targets
+        self.metrics.ready.set(1 if self.health.ready else 0)
+        return writable
 
     def _resolve(self, newest: list[tuple[Event, Message]]):
         """Events -> videos; thin upserts read the catalog, which must be at least as new."""

@@ -97,6 +97,13 @@ def create_app(*, load: Callable[[], dict | None], home: Path,
         value, error = _safe(load, "the space's state")
         return JSONResponse(value or {"error": error} if error else value or {})
 
+    @app.get("/reports/{report_id}/compare.png")
+    def compare_chart(report_id: str) -> FileResponse:
+        path = Path(home) / "reports" / report_id / "compare.png"
+        if not _AUDIT_ID.match(report_id) or not path.is_file():
+            raise HTTPException(404, f"no chart for comparison {report_id!r} on this host")
+        return FileResponse(path, media_type="image/png")
+
     @app.get("/reports/{audit_id}/recall.png")
     def chart(audit_id: str) -> FileResponse:
         path = Path(home) / "reports" / audit_id / "recall.png"

@@ -4,7 +4,8 @@ Aliases (live, `__next`, A/B) with the collection each serves and the one a
 rollback would restore; every collection's state, point count and metadata
 (model, recipe, T0, index settings, and whatever else it carries); the newest
 audits of each with their per-slice figures, failures and chart; the
-promotion history with approvals and rejections; missed deadlines.
+promotion history with approvals and rejections; missed deadlines; the newest
+comparisons of two collections (`vidvec compare`, the audit's model-change check).
 
 An embedded store and the DuckDB file admit one process at a time, so the
 page must never open them: every task and CLI command that opens the stores
@@ -25,7 +26,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vidvec.core.naming import alias_role
+from vidvec.core.naming import COMPARE_PREFIX, alias_role
 from vidvec.core.recall import AUDIT
 from vidvec.ui.trend import trends
 
@@ -54,8 +55,22 @@ def build_state(catalog, store, *, live_alias: str, home: Path, now: datetime, w
         "approvals": [_jsonable(asdict(a)) for a in approvals],
         "alerts": read_alerts(home),
         "trends": trends(catalog, aliases, now),
+        "comparisons": read_comparisons(home),
     }
     return json.loads(json.dumps(state, default=str))  # one JSON-safe shape, file or live
+
+
+def read_comparisons(home: Path, n: int = 5) -> list[dict]:
+    """The newest n comparison reports (compare.json), each with its id (the report's directory)."""
+    found = sorted((Path(home) / "reports").glob(f"{COMPARE_PREFIX}*/compare.json"),
+                   key=lambda p: p.parent.name, reverse=True)[:n]
+    out = []
+    for path in found:
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")) | {"id": path.parent.name})
+        except (OSError, ValueError):  # half-written or removed meanwhile: the next load shows it
+            continue
+    return out
 
 
 def _aliases(aliases: dict[str, str], promotions, live_alias: str) -> list[dict]:
@@ -134,7 +149,8 @@ def load_space(settings, now: datetime | None = None) -> dict | None:
         if held is not None:
             return held | {"live": True, "alerts": read_alerts(settings.home)}
         state = read_state(settings.home)  # alerts are appended by the triggerer: always the newest
-        return None if state is None else state | {"alerts": read_alerts(settings.home)}
+        return None if state is None else state | {"alerts": read_alerts(settings.home),
+                                                   "comparisons": read_comparisons(settings.home)}
     from vidvec.catalog.factory import open_catalog
     from vidvec.store import open_store
 
