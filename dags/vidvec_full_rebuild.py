@@ -68,12 +68,12 @@ def vidvec_full_rebuild():
     @task(max_active_tis_per_dagrun=4)
     def load_shard(plan: dict, shard: int, params=None) -> dict:
         from vidvec.embed import get_embedder
+        from vidvec.embed.parallel import encode_cores, on_cores
         from vidvec.rebuild import RebuildPlan
         from vidvec.rebuild import load_shard as load
 
-        with stores() as (settings, catalog, store):
-            return load(catalog, store, get_embedder(settings), RebuildPlan.from_xcom(plan), shard,
-                        params["batch_size"]).to_xcom()
+        with stores() as (settings, catalog, store), on_cores(get_embedder(settings), encode_cores(settings)) as e:
+            return load(catalog, store, e, RebuildPlan.from_xcom(plan), shard, params["batch_size"]).to_xcom()
 
     @task
     def catch_up(plan: dict, loads: list[dict], params=None) -> dict:

@@ -394,6 +394,7 @@ def rebuild(
 
     from vidvec.catalog.factory import open_catalog
     from vidvec.embed import get_embedder
+    from vidvec.embed.parallel import encode_cores, on_cores
     from vidvec.embed.registry import identity
     from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
     from vidvec.store import open_store
@@ -409,9 +410,10 @@ def rebuild(
                             embedder=identity(settings))
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
-    with open_catalog(settings) as catalog, open_store(settings) as store:
+    with (open_catalog(settings) as catalog, open_store(settings) as store,
+          on_cores(get_embedder(settings), encode_cores(settings)) as embedder):
         try:
-            done = rebuild_all(catalog, store, get_embedder(settings), plan, params,
+            done = rebuild_all(catalog, store, embedder, plan, params,
                                say=lambda line: typer.echo(line, err=True))
         except BaseException:
             mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection

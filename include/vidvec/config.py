@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     tfhub_family: str | None = Field(None, description="vector-space family of the TF-Hub model; "
                                      "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
+    encode_cores: int = Field(0, ge=0, le=256, description="worker processes (one core each) per encode task or "
+                              "sidecar; 0 = the machine's cores divided by encode_tasks")
+    encode_tasks: int = Field(1, ge=1, le=256, description="encode tasks one machine runs at once (a Celery "
+                              "worker's concurrency, a LocalExecutor's parallel shards); divides the cores")
     batch_size: int = Field(256, ge=1, le=10_000)
 
     # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
