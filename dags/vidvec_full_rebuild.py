@@ -2,8 +2,12 @@
 ### vidvec_full_rebuild
 
 Rebuilds the video vector space into a new versioned Qdrant collection:
-plan -> create (collection in state `building` + alias `videos__next`) ->
-load shards (one mapped task per shard: the catalog as of T0, insert-only) ->
+plan -> encode shards (one mapped task per shard, in parallel, outside the
+store's pool: texts without a stored vector encoded on the cores the task is
+given, VIDVEC_ENCODE_CORES; vectors left as Parquet parts in object storage,
+VIDVEC_PARTS_URL) -> ingest (the parts into the warehouse) -> create
+(collection in state `building` + alias `videos__next`) -> load shards (one
+mapped task per shard: the catalog as of T0 with its stored vectors, insert-only) ->
 catch up (changes after T0: conditional writes, tombstones) -> finish (exact
 count, HNSW built, ready, state `ready`, Asset event `vidvec_rebuilt`).
 It never moves the live alias: `vidvec_promote` does, after an audit. A run
@@ -23,7 +27,9 @@ from airflow.sdk import dag, task
 from vidvec_airflow import (
     REBUILT,
     STORE_POOL,
+    catalog_reader,
     mark_rebuild_failed,
+    parts_root,
     rebuild_deadline,
     rebuild_params,
     rebuild_plan,
@@ -57,6 +63,24 @@ def vidvec_full_rebuild():
 
         return RebuildPlan.from_xcom(plan).shards
 
+    @task(pool="default_pool", max_active_tis_per_dagrun=4)  # no store: encode tasks run side by side
+    def encode_shard(plan: dict, shard: int, params=None) -> dict:
+        from vidvec.embed import get_embedder
+        from vidvec.embed.parallel import encode_cores, on_cores
+        from vidvec.encode import encode_shard as encode
+        from vidvec.rebuild import RebuildPlan
+
+        with catalog_reader() as (settings, catalog), on_cores(get_embedder(settings), encode_cores(settings)) as e:
+            return encode(catalog, e, RebuildPlan.from_xcom(plan), shard, parts_root(settings),
+                          params["batch_size"]).to_xcom()
+
+    @task
+    def ingest(encodes: list[dict]) -> int:
+        from vidvec.encode import ShardEncoded, ingest_parts
+
+        with stores() as (settings, catalog, _):
+            return ingest_parts(catalog, parts_root(settings), [ShardEncoded.from_xcom(x) for x in encodes])
+
     @task
     def create(plan: dict) -> str:
         from vidvec.rebuild import RebuildPlan, create_target
@@ -68,12 +92,12 @@ def vidvec_full_rebuild():
     @task(max_active_tis_per_dagrun=4)
     def load_shard(plan: dict, shard: int, params=None) -> dict:
         from vidvec.embed import get_embedder
-        from vidvec.embed.parallel import encode_cores, on_cores
         from vidvec.rebuild import RebuildPlan
         from vidvec.rebuild import load_shard as load
 
-        with stores() as (settings, catalog, store), on_cores(get_embedder(settings), encode_cores(settings)) as e:
-            return load(catalog, store, e, RebuildPlan.from_xcom(plan), shard, params["batch_size"]).to_xcom()
+        with stores() as (settings, catalog, store):  # stored vectors only: the encoder never runs here
+            return load(catalog, store, get_embedder(settings), RebuildPlan.from_xcom(plan), shard,
+                        params["batch_size"], encode=False).to_xcom()
 
     @task
     def catch_up(plan: dict, loads: list[dict], params=None) -> dict:
@@ -86,21 +110,26 @@ def vidvec_full_rebuild():
                           params["batch_size"]).to_xcom()
 
     @task(outlets=[REBUILT])
-    def finish(plan: dict, loads: list[dict], caught: dict, params=None, outlet_events=None) -> dict:
+    def finish(plan: dict, encodes: list[dict], loads: list[dict], caught: dict, params=None,
+               outlet_events=None) -> dict:
+        from vidvec.encode import ShardEncoded
         from vidvec.rebuild import CaughtUp, RebuildPlan, ShardLoaded, rebuilt_event
         from vidvec.rebuild import finish as finish_rebuild
 
         run = RebuildPlan.from_xcom(plan)
         with stores() as (_, catalog, store):
             done = finish_rebuild(catalog, store, run, ready_timeout_s=params["ready_timeout_s"])
-        extra = rebuilt_event(run, done, [ShardLoaded.from_xcom(x) for x in loads], CaughtUp.from_xcom(caught))
+        extra = rebuilt_event(run, done, [ShardLoaded.from_xcom(x) for x in loads], CaughtUp.from_xcom(caught),
+                              [ShardEncoded.from_xcom(x) for x in encodes])
         outlet_events[REBUILT].extra = extra  # the audit DAG is scheduled on this event
         return extra
 
     planned = plan()
-    loads = load_shard.partial(plan=planned).expand(shard=shard_numbers(planned))
-    create(planned) >> loads
-    finish(planned, loads, catch_up(planned, loads))
+    shards = shard_numbers(planned)
+    encodes = encode_shard.partial(plan=planned).expand(shard=shards)
+    loads = load_shard.partial(plan=planned).expand(shard=shards)
+    ingest(encodes) >> create(planned) >> loads
+    finish(planned, encodes, loads, catch_up(planned, loads))
 
 
 vidvec_full_rebuild()

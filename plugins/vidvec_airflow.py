@@ -129,6 +129,33 @@ def stores():
             _publish_space(settings, catalog, store)
 
 
+@contextmanager
+def catalog_reader():
+    """(settings, catalog opened read-only) for an encode task: never the store, never a writer's lock."""
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.config import load_settings
+
+    settings = load_settings()
+    # DuckDB cannot open a file read-only before it exists (a first run on an empty home): create it then.
+    read_only = settings.catalog != "duckdb" or settings.duckdb_file.exists()
+    with open_catalog(settings, read_only=read_only, credentials=_gcp_credentials(settings)) as catalog:
+        yield settings, catalog
+
+
+def parts_root(settings):
+    """Where encode tasks leave their parts, through Airflow's object storage (VIDVEC_PARTS_URL: a path or
+    a bucket URL such as s3://conn_id@bucket/parts; default VIDVEC_HOME/parts), so every worker sees them."""
+    from pathlib import Path
+
+    from airflow.sdk import ObjectStoragePath
+
+    from vidvec.parts import PartsRoot
+
+    url = settings.parts if "://" in settings.parts else f"file://{Path(settings.parts).resolve()}"
+    path = ObjectStoragePath(url)
+    return PartsRoot(path.fs, path.path)
+
+
 def _publish_space(settings, catalog, store) -> None:
     """Leave the vidvec page a picture of the space as the task lets go of the stores.
 

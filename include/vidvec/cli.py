@@ -413,7 +413,7 @@ def rebuild(
     with (open_catalog(settings) as catalog, open_store(settings) as store,
           on_cores(get_embedder(settings), encode_cores(settings)) as embedder):
         try:
-            done = rebuild_all(catalog, store, embedder, plan, params,
+            done = rebuild_all(catalog, store, embedder, plan, params, settings.parts,
                                say=lambda line: typer.echo(line, err=True))
         except BaseException:
             mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     encode_tasks: int = Field(1, ge=1, le=256, description="encode tasks one machine runs at once (a Celery "
                               "worker's concurrency, a LocalExecutor's parallel shards); divides the cores")
     batch_size: int = Field(256, ge=1, le=10_000)
+    parts_url: str | None = Field(None, description="where encode tasks leave their vectors for the ingest step: "
+                                  "a path or a bucket URL (Airflow: an ObjectStoragePath URL); default HOME/parts")
 
     # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
     require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
@@ -111,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def edge_dir(self) -> Path:
         return self.edge_path or self.home / "edge"
+
+    @property
+    def parts(self) -> str:
+        return self.parts_url or str(self.home / "parts")
 
     @property
     def duckdb_file(self) -> Path:
