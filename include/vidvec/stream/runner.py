@@ -77,6 +77,7 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
     from vidvec.catalog.factory import open_catalog
     from vidvec.embed.registry import get_embedder
     from vidvec.store import open_store
+    from vidvec.stream.encoding import sidecar_encoder
     from vidvec.stream.sidecar import Sidecar
     from vidvec.stream.targets import TargetMap
 
@@ -96,8 +97,10 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
         source = open_source(settings, sc)
         stack.callback(source.close)  # runs first: nack before the clients close
         aliases = sc.alias_list(settings.live_alias)
+        if embedder is None:  # an injected embedder is used as it is
+            embedder = stack.enter_context(sidecar_encoder(get_embedder(settings), sc.encode_cores))
         sidecar = Sidecar(
-            source=source, store=store, catalog=catalog, embedder=embedder or get_embedder(settings),
+            source=source, store=store, catalog=catalog, embedder=embedder,
             targets=TargetMap(store, aliases, sc.alias_refresh_seconds), metrics=metrics, health=health,
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,

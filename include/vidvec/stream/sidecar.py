@@ -26,6 +26,7 @@ from vidvec.core.events import BadEvent, Event, newest_per_video, parse_event
 from vidvec.embed.base import Embedder, check_family
 from vidvec.errors import VidvecError
 from vidvec.store import VectorStore
+from vidvec.stream.encoding import encode_texts
 from vidvec.stream.ops import Health, Metrics
 from vidvec.stream.retry import is_retryable, retrying
 from vidvec.stream.source import Message, Source
@@ -153,12 +154,7 @@ class Sidecar:
 
         texts: text hash -> (text, the recipe's token budget); one encoder call per budget.
         """
-        vectors: dict[str, np.ndarray] = {}
-        for budget in {b for _, b in texts.values()}:
-            keys = [h for h, (_, b) in texts.items() if b == budget]
-            vectors.update(zip(keys, self.embedder.encode([texts[h][0] for h in keys], max_tokens=budget),
-                               strict=True))
-        return vectors
+        return encode_texts(self.embedder, texts)
 
     def _prefetch(self, encoder: ThreadPoolExecutor, current: Pending) -> Pending | None:
         """While N encodes: take what is already waiting (no wait) as N+1, planned now, encoded right after N."""
