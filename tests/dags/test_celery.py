@@ -146,4 +146,6 @@ def _task_states(db: Path) -> str:
 
 
 def _task_hosts(db: Path, task_id: str) -> list[tuple]:
-    return _query(db, f"SELECT hostname, state FROM task_instance WHERE task_id = '{task_id}' AND state = 'success'")
+    return _query(db, "SELECT t.hostname, t.state FROM task_instance t JOIN dag_run r ON r.run_id = t.run_id "
+                      f"AND r.dag_id = t.dag_id WHERE t.task_id = '{task_id}' AND t.state = 'success' "
+                      "AND r.run_type = 'manual'")
