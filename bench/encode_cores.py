@@ -88,7 +88,7 @@ def measure(name: str, texts: list[str], cores: int) -> list[dict]:
         row(f"{name}: speed-up {k} vs one core", base / med[k], "x") for k in med if k != "one core"]
 
 
-def main(quick: bool = False) -> list[dict]:
+def run(quick: bool = False) -> list[dict]:
     cores = len(os.sched_getaffinity(0))
     videos = sample_videos(every=7)
     spec = get_recipe(RECIPE)
@@ -99,5 +99,5 @@ def main(quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    for r in main("--quick" in sys.argv):
+    for r in run("--quick" in sys.argv):
         print(f"{r['figure']:<70} {r['value']:>10.2f} {r['unit']}")

@@ -186,7 +186,7 @@ def rss(sizes: tuple[int, ...]) -> list[dict]:
     return rows
 
 
-def main(quick: bool = False) -> list[dict]:
+def run(quick: bool = False) -> list[dict]:
     videos = sample_videos(every=8 if quick else 1)
     rows = reembed(videos, reps=1 if quick else 2)
     rows += burst(1000 if quick else 10_000, reps=1)
@@ -198,5 +198,5 @@ if __name__ == "__main__":
     if "--rss" in sys.argv:
         _rss_child(int(sys.argv[sys.argv.index("--rss") + 1]))
     else:
-        for r in main("--quick" in sys.argv):
+        for r in run("--quick" in sys.argv):
             print(f"{r['figure']:<80} {r['value']:>10.2f} {r['unit']:<14} {r['target'] or ''}")
