@@ -2,20 +2,16 @@
 ### vidvec_full_rebuild
 
 Rebuilds the video vector space into a new versioned Qdrant collection:
-plan -> encode shards (one mapped task per shard, in parallel, outside the
-store's pool: texts without a stored vector encoded on the cores the task is
-given, VIDVEC_ENCODE_CORES; vectors left as Parquet parts in object storage,
-VIDVEC_PARTS_URL) -> ingest (the parts into the warehouse) -> create
-(collection in state `building` + alias `videos__next`) -> load shards (one
-mapped task per shard: the catalog as of T0 with its stored vectors, insert-only) ->
-catch up (changes after T0: conditional writes, tombstones) -> finish (exact
-count, HNSW built, ready, state `ready`, Asset event `vidvec_rebuilt`).
-It never moves the live alias: `vidvec_promote` does, after an audit. A run
-still going `VIDVEC_REBUILD_DEADLINE_HOURS` (default 6) after its logical time
-raises a deadline alert (the triggerer logs it; the vidvec page shows it).
-
-Modes: `reembed` (new model or recipe; unchanged texts reuse stored vectors)
-and `reindex` (stored vectors only, new index settings, no encoder run).
+plan -> encode shards (mapped, side by side outside the store's pool: new
+vectors on the task's cores, left as parts in object storage) -> ingest (the
+parts into the warehouse) -> create (collection `building`, alias
+`videos__next`) -> load shards (mapped: stored vectors as of T0, insert-only)
+-> catch up (changes after T0: conditional writes, tombstones) -> finish
+(exact count, HNSW built, state `ready`, Asset event `vidvec_rebuilt`).
+It never moves the live alias (`vidvec_promote` does, after an audit). Still
+running `VIDVEC_REBUILD_DEADLINE_HOURS` (default 6) after its logical time: a
+deadline alert. Modes: `reembed` (new model or recipe; unchanged texts reuse
+stored vectors), `reindex` (stored vectors only, no encoder run).
 """
 
 from __future__ import annotations
@@ -27,9 +23,9 @@ from airflow.sdk import dag, task
 from vidvec_airflow import (
     REBUILT,
     STORE_POOL,
-    catalog_reader,
+    encode_rebuild_shard,
+    ingest_rebuild_parts,
     mark_rebuild_failed,
-    parts_root,
     rebuild_deadline,
     rebuild_params,
     rebuild_plan,
@@ -65,21 +61,11 @@ def vidvec_full_rebuild():
 
     @task(pool="default_pool", max_active_tis_per_dagrun=4)  # no store: encode tasks run side by side
     def encode_shard(plan: dict, shard: int, params=None) -> dict:
-        from vidvec.embed import get_embedder
-        from vidvec.embed.parallel import encode_cores, on_cores
-        from vidvec.encode import encode_shard as encode
-        from vidvec.rebuild import RebuildPlan
-
-        with catalog_reader() as (settings, catalog), on_cores(get_embedder(settings), encode_cores(settings)) as e:
-            return encode(catalog, e, RebuildPlan.from_xcom(plan), shard, parts_root(settings),
-                          params["batch_size"]).to_xcom()
+        return encode_rebuild_shard(plan, shard, params["batch_size"])
 
     @task
     def ingest(encodes: list[dict]) -> int:
-        from vidvec.encode import ShardEncoded, ingest_parts
-
-        with stores() as (settings, catalog, _):
-            return ingest_parts(catalog, parts_root(settings), [ShardEncoded.from_xcom(x) for x in encodes])
+        return ingest_rebuild_parts(encodes)
 
     @task
     def create(plan: dict) -> str:
@@ -110,8 +96,7 @@ def vidvec_full_rebuild():
                           params["batch_size"]).to_xcom()
 
     @task(outlets=[REBUILT])
-    def finish(plan: dict, encodes: list[dict], loads: list[dict], caught: dict, params=None,
-               outlet_events=None) -> dict:
+    def finish(plan: dict, encodes: list, loads: list, caught: dict, params=None, outlet_events=None) -> dict:
         from vidvec.encode import ShardEncoded
         from vidvec.rebuild import CaughtUp, RebuildPlan, ShardLoaded, rebuilt_event
         from vidvec.rebuild import finish as finish_rebuild

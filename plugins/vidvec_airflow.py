@@ -156,6 +156,26 @@ def parts_root(settings):
     return PartsRoot(path.fs, path.path)
 
 
+def encode_rebuild_shard(plan: dict, shard: int, batch_size: int) -> dict:
+    """The rebuild's encode task: the catalog read-only, the encoder on this task's cores, a part; no store."""
+    from vidvec.embed import get_embedder
+    from vidvec.embed.parallel import encode_cores, on_cores
+    from vidvec.encode import encode_shard
+    from vidvec.rebuild import RebuildPlan
+
+    with catalog_reader() as (settings, catalog), on_cores(get_embedder(settings), encode_cores(settings)) as e:
+        return encode_shard(catalog, e, RebuildPlan.from_xcom(plan), shard, parts_root(settings),
+                            batch_size).to_xcom()
+
+
+def ingest_rebuild_parts(encodes: list[dict]) -> int:
+    """The rebuild's ingest task: every encode task's part into the warehouse (its one writer)."""
+    from vidvec.encode import ShardEncoded, ingest_parts
+
+    with stores() as (settings, catalog, _):
+        return ingest_parts(catalog, parts_root(settings), [ShardEncoded.from_xcom(x) for x in encodes])
+
+
 def _publish_space(settings, catalog, store) -> None:
     """Leave the vidvec page a picture of the space as the task lets go of the stores.
 
