@@ -47,7 +47,7 @@ def _fresh_rows(todo: Plan, vectors, embedder: Embedder, plan: RebuildPlan) -> l
 
 def _encoded_batches(catalog: Catalog, embedder: Embedder, plan: RebuildPlan, shard: int, batch_size: int,
                      counts: dict) -> Iterator[list[StoredEmbedding]]:
-    """The shard's new vectors, a batch at a time; the next batch is read while this one is encoded."""
+    """The shard's new vectors, a batch at a time, in order; the next batch is read while this one is encoded."""
     scan = iter(catalog.scan_shard_with_embeddings(shard, plan.n_shards, as_of=plan.t0,
                                                    model_id=embedder.model_id, batch_size=batch_size))
     progress = Progress(f"encode shard {shard}/{plan.n_shards}", total=None, log=log)
@@ -60,7 +60,10 @@ def _encoded_batches(catalog: Catalog, embedder: Embedder, plan: RebuildPlan, sh
         todo = plan_embeddings(videos, catalog, embedder, plan.recipe, stored=stored)
         return todo, encoder.submit(encode_plan, todo, embedder)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="vidvec-encoder") as encoder:
+    # Two batches with the encoder at once: a parallel encoder's workers start on batch i+1 while the
+    # last chunks of batch i finish (no idle core at each batch's end); an embedder of one core takes
+    # them in turn (its lock). Results are still taken in the scan's order.
+    with ThreadPoolExecutor(2, thread_name_prefix="vidvec-encoder") as encoder:
         pending = submit(encoder)
         while pending:
             following = submit(encoder)

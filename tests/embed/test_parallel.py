@@ -19,6 +19,8 @@ def test_two_workers_give_the_vectors_of_one_in_order():
         assert (two.model_id, two.family, two.dim) == (one_id := Usem3Embedder().model_id, two.family, 512)
         out = two.encode(TEXTS, max_tokens=16)
         pids = set(two._pool._processes)  # the work ran in two other processes
+        assert two.texts_encoded == len(TEXTS) and two.cpu_seconds > 0 and two.wall_seconds > 0
+        assert f"encoded {len(TEXTS)} texts on 2 cores" in two.rates() and "one core's rate" in two.rates()
         assert two.encode([]).shape == (0, 512)
     assert one_id and out.shape == one.shape and out.dtype == np.float32
     assert np.allclose(out, one, atol=1e-5)  # same rows in the same order

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -78,14 +79,16 @@ class ParallelEncoder:
         self.model_id, self.family, self.dim = embedder.model_id, embedder.family, embedder.dim
         self.texts_encoded = 0
         self.cpu_seconds = 0.0  # the workers' CPU time: texts / cpu_seconds is one core's rate
-        self.wall_seconds = 0.0
+        self._span: tuple[float, float] | None = None  # first call's start, last call's end
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def _workers(self) -> ProcessPoolExecutor:
-        if self._pool is None:  # started on the first encode: a reindex never starts one
-            self._pool = ProcessPoolExecutor(self.cores, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_worker, initargs=(self.embedder,))
-        return self._pool
+        with self._lock:  # two batches may arrive at once (encode.py keeps two with the encoder)
+            if self._pool is None:  # started on the first encode: a reindex never starts one
+                self._pool = ProcessPoolExecutor(self.cores, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start_worker, initargs=(self.embedder,))
+            return self._pool
 
     def encode(self, texts: Sequence[str], max_tokens: int | None = None) -> np.ndarray:
         if not texts:
@@ -96,14 +99,19 @@ class ParallelEncoder:
         jobs = [texts[i:i + size] for i in range(0, len(texts), size)]
         start = time.perf_counter()
         parts = list(self._workers().map(_encode_chunk, jobs, [max_tokens] * len(jobs)))
-        self.wall_seconds += time.perf_counter() - start
+        self._span = (self._span[0] if self._span else start, time.perf_counter())
         self.cpu_seconds += sum(cpu for _, cpu in parts)
         self.texts_encoded += len(texts)
         return np.concatenate([vectors for vectors, _ in parts]).astype(np.float32, copy=False)
 
+    @property
+    def wall_seconds(self) -> float:
+        """From the first encode call's start to the last one's end (calls may overlap)."""
+        return self._span[1] - self._span[0] if self._span else 0.0
+
     def rates(self) -> str:
         """The encode stage's rate against one core's, for the log."""
-        if not self.texts_encoded or not self.cpu_seconds:
+        if not self.texts_encoded or not self.cpu_seconds or not self.wall_seconds:
             return "nothing encoded"
         wall, core = self.texts_encoded / self.wall_seconds, self.texts_encoded / self.cpu_seconds
         return (f"encoded {self.texts_encoded} texts on {self.cores} cores at {wall:.1f} texts/s; "
