@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -48,13 +49,15 @@ class _Timed:
     def __init__(self, embedder):
         self.embedder, self.seconds = embedder, 0.0
         self.model_id, self.family, self.dim = embedder.model_id, embedder.family, embedder.dim
+        self._lock = threading.Lock()  # two batches are in flight: time only the one being encoded
 
     def encode(self, texts, max_tokens=None):
-        start = time.perf_counter()
-        try:
-            return self.embedder.encode(texts, max_tokens=max_tokens)
-        finally:
-            self.seconds += time.perf_counter() - start
+        with self._lock:
+            start = time.perf_counter()
+            try:
+                return self.embedder.encode(texts, max_tokens=max_tokens)
+            finally:
+                self.seconds += time.perf_counter() - start
 
 
 def _encode_once(home: Path, videos: list, cores: int) -> dict:
