@@ -17,7 +17,7 @@ AUDIT_SAMPLE ?= 400
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
-.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium promtool
+.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium promtool redis
 
 # The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
 BQ_VENV := .venv-bq
@@ -39,7 +39,7 @@ airflow-setup: venv
 
 demo: airflow-setup
 	vidvec catalog load include/data/videos.csv.gz
-	airflow dags test vidvec_full_rebuild 2>&1 | tee $(VIDVEC_HOME)/rebuild.log | grep -E "rows/s|finished in|Marking run|ERROR" || true
+	airflow dags test vidvec_full_rebuild 2>&1 | tee $(VIDVEC_HOME)/rebuild.log | grep -E "rows/s|texts/s|finished in|Marking run|ERROR" || true
 	grep -q "state=success" $(VIDVEC_HOME)/rebuild.log || (tail -50 $(VIDVEC_HOME)/rebuild.log; exit 1)
 	airflow dags test vidvec_recall_audit -c '{"target": "videos__next", "sample": $(AUDIT_SAMPLE)}' 2>&1 \
 	  | tee $(VIDVEC_HOME)/audit.log | grep -E "audit report:|recall audit .* failed|Marking run|ERROR" || true
@@ -74,6 +74,14 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) > /dev/null; fi
 	@test -x $(CHROMIUM) || echo "chromium: none at $(CHROMIUM); the browser test will be skipped"
 
+# The Celery test (tests/dags/test_celery.py) starts Debian's redis-server as its broker; as root (CI) it is
+# installed here; the test starts and stops its own on a free loopback port.
+REDIS ?= /usr/bin/redis-server
+redis:
+	@if [ ! -x $(REDIS) ] && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) > /dev/null; fi
+	@test -x $(REDIS) || echo "redis: none at $(REDIS); the Celery test will be skipped"
+
 # promtool (Debian's prometheus package) checks and unit-tests ops/prometheus/vidvec.rules.yml
 # (tests/test_alert_rules.py). As root (CI) it is installed here; those tests must then run, not skip.
 PROMTOOL ?= /usr/bin/promtool
@@ -83,7 +91,7 @@ promtool:
 	  > /dev/null; fi
 	@test -x $(PROMTOOL) || echo "promtool: none at $(PROMTOOL); the alert rule tests will be skipped"
 
-test: venv bq-emulator chromium promtool
+test: venv bq-emulator chromium promtool redis
 	VIDVEC_TEST_REQUIRE_BROWSER=$$(test -x $(CHROMIUM) && echo 1) \
 	  VIDVEC_TEST_REQUIRE_PROMTOOL=$$(test -x $(PROMTOOL) && echo 1) pytest
 

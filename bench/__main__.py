@@ -20,13 +20,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MODULES = ("quality", "crosslingual", "encoder", "similar", "queries", "rebuild", "audit_knn", "stream", "long_text",
-           "engines")
+           "engines", "encode_cores", "encode_stage")
 # Quality figures are deterministic and their encode rates are CPU time, so these two
 # share the machine's 2 cores; the speed and latency modules then run alone.
 TOGETHER = ("quality", "crosslingual")
 # Full-size runs of these take 3-13 minutes each on 2 cores; `make bench` runs
 # them at their quick size to stay within 15 minutes, `--full` (or naming them) at full size.
-SHORTENED = ("rebuild", "stream", "queries", "engines")
+SHORTENED = ("rebuild", "stream", "queries", "engines", "encode_cores", "encode_stage")
 
 
 def machine() -> dict:

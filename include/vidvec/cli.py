@@ -433,6 +433,7 @@ def rebuild(
 
     from vidvec.catalog.factory import open_catalog
     from vidvec.embed import embedder_for
+    from vidvec.embed.parallel import encode_cores, on_cores
     from vidvec.embed.registry import identity
     from vidvec.rebuild import mark_failed, plan_from_params, rebuild_all
     from vidvec.store import open_store
@@ -449,9 +450,10 @@ def rebuild(
                             embedder=identity(settings, params.embedder or None))
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
-    with open_catalog(settings) as catalog, open_store(settings) as store:
+    with (open_catalog(settings) as catalog, open_store(settings) as store,
+          on_cores(embedder_for(plan.family, plan.model_id, settings), encode_cores(settings)) as embedder):
         try:
-            done = rebuild_all(catalog, store, embedder_for(plan.family, plan.model_id, settings), plan, params,
+            done = rebuild_all(catalog, store, embedder, plan, params, settings.parts,
                                say=lambda line: typer.echo(line, err=True))
         except BaseException:
             mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection

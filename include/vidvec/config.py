@@ -47,10 +47,16 @@ class Settings(BaseSettings):
     tfhub_family: str | None = Field(None, description="vector-space family of the TF-Hub model; "
                                      "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
+    encode_cores: int = Field(0, ge=0, le=256, description="worker processes (one core each) per encode task or "
+                              "sidecar; 0 = the machine's cores divided by encode_tasks")
+    encode_tasks: int = Field(1, ge=1, le=256, description="encode tasks one machine runs at once (a Celery "
+                              "worker's concurrency, a LocalExecutor's parallel shards); divides the cores")
     batch_size: int = Field(256, ge=1, le=10_000)
     rollback_window_hours: float = Field(48, ge=0, le=24 * 90, description="after a promotion the sidecar and "
                                          "compaction keep writing the collection the alias left for this long, "
                                          "so a rollback restores a fresh space; 0 = stop at the swap")
+    parts_url: str | None = Field(None, description="where encode tasks leave their vectors for the ingest step: "
+                                  "a path or a bucket URL (Airflow: an ObjectStoragePath URL); default HOME/parts")
 
     # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
     require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
@@ -112,6 +118,10 @@ class Settings(BaseSettings):
     @property
     def edge_dir(self) -> Path:
         return self.edge_path or self.home / "edge"
+
+    @property
+    def parts(self) -> str:
+        return self.parts_url or str(self.home / "parts")
 
     @property
     def duckdb_file(self) -> Path:

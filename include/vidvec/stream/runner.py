@@ -119,7 +119,8 @@ def run_sidecar(settings: Settings, sc: SidecarSettings, stop: threading.Event |
         targets = TargetMap(store, aliases, sc.alias_refresh_seconds, promotions=lambda: catalog.promotions(None),
                             window_hours=settings.rollback_window_hours, follow_promoted=sc.aliases is None)
         sidecar = Sidecar(
-            source=source, store=store, catalog=catalog, embedders=Embedders(settings, _given(embedder)),
+            source=source, store=store, catalog=catalog,
+            embedders=Embedders(settings, _given(embedder), cores=sc.encode_cores, stack=stack),
             targets=targets, metrics=metrics, health=health, live_alias=settings.live_alias,
             stop=stop, max_batch_events=sc.max_batch_events, max_batch_seconds=sc.max_batch_seconds,
             drain=sc.drain, max_backoff_seconds=sc.max_backoff_seconds,

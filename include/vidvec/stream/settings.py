@@ -26,6 +26,8 @@ class SidecarSettings(BaseSettings):
     aliases: tuple[str, ...] | None = Field(None, description="aliases fed; default live and <live>__next")
     max_batch_events: int = Field(256, ge=1, le=10_000)
     max_batch_seconds: float = Field(0.2, gt=0, le=60)
+    encode_cores: int = Field(0, ge=0, le=256, description="worker processes encoding each batch "
+                              "(one core each); 0 = every core this process may run on")
     flow_max_messages: int = Field(1000, ge=1, le=100_000)
     flow_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     http_port: int = Field(9464, ge=0, le=65535, description="0 = any free port")
