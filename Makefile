@@ -17,7 +17,7 @@ AUDIT_SAMPLE ?= 400
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
-.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium
+.PHONY: venv airflow-setup demo test test-fast lint docs docs-build package-check bench bench-scale clean bq-emulator chromium
 
 # The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
 BQ_VENV := .venv-bq
@@ -39,7 +39,7 @@ airflow-setup: venv
 
 demo: airflow-setup
 	vidvec catalog load include/data/videos.csv.gz
-	# Airflow 3.3.2's `dags test` fails a run that has a deadline as it succeeds: none for this one (README).
+	# Airflow 3.3.2's `dags test` fails a run that has a deadline as it succeeds: none for this one (docs/airflow-ui.md).
 	VIDVEC_REBUILD_DEADLINE_HOURS=0 airflow dags test vidvec_full_rebuild 2>&1 | tee $(VIDVEC_HOME)/rebuild.log | grep -E "rows/s|finished in|Marking run|ERROR" || true
 	grep -q "state=success" $(VIDVEC_HOME)/rebuild.log || (tail -50 $(VIDVEC_HOME)/rebuild.log; exit 1)
 	airflow dags test vidvec_recall_audit -c '{"target": "videos__next", "sample": $(AUDIT_SAMPLE)}' 2>&1 \
@@ -73,11 +73,34 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) > /dev/null; fi
 	@test -x $(CHROMIUM) || echo "chromium: none at $(CHROMIUM); the browser test will be skipped"
 
-test: venv bq-emulator chromium
+test: venv bq-emulator chromium docs-build
 	VIDVEC_TEST_REQUIRE_BROWSER=$$(test -x $(CHROMIUM) && echo 1) pytest
 
+# The edit-test loop: everything not marked slow (no encoder or Airflow end to end).
+test-fast: venv
+	pytest -m "not slow"
+
+# ruff and mypy over the library and the Airflow glue (settings in pyproject.toml).
 lint: venv
 	ruff check .
+	mypy
+
+# The documentation site (mkdocs.yml): built strictly in `make test`, served by `make docs`.
+export NO_MKDOCS_2_WARNING := 1
+docs-build: venv
+	mkdocs build --strict --quiet
+
+docs: venv
+	mkdocs serve
+
+# `pip install .` into a fresh venv gives a working `vidvec` (about 2 minutes; not part of test).
+PKG_VENV := $(CURDIR)/.venv-pkg
+package-check:
+	rm -rf $(PKG_VENV) && $(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/pip install -q .
+	$(PKG_VENV)/bin/vidvec --help > /dev/null
+	VIDVEC_HOME=$(PKG_VENV)/home $(PKG_VENV)/bin/vidvec collections
+	rm -rf $(PKG_VENV)
 
 bench: venv
 	mkdir -p $(VIDVEC_HOME)
@@ -90,4 +113,4 @@ bench-scale: venv
 	python -m bench.scale --markdown $(VIDVEC_HOME)/bench-scale.md --json $(VIDVEC_HOME)/bench-scale.json
 
 clean:
-	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq
+	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq .venv-pkg .site

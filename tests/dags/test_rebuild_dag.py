@@ -19,7 +19,7 @@ def get_dag(dag_id: str, retry_delay_s: float | None = None, keep_deadline: bool
     bag = DagBag(dag_folder=str(DAGS / f"{dag_id}.py"))
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag(dag_id)
-    if not keep_deadline:  # Airflow 3.3.2's dag.test() fails a run with a deadline as it succeeds (README)
+    if not keep_deadline:  # Airflow 3.3.2's dag.test() fails a run with a deadline as it succeeds (docs/airflow-ui.md)
         dag.deadline = None
     if retry_delay_s is not None:  # dag.test() waits out retry delays for real
         for t in dag.tasks:
