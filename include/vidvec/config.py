@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidvec.core.naming import next_alias, validate_name
@@ -131,7 +132,7 @@ def load_settings(**overrides) -> Settings:
         raise VidvecError(f"invalid vidvec settings: {problems}") from None
 
 
-def _problem(error: dict) -> str:
+def _problem(error: ErrorDetails) -> str:
     field = "_".join(map(str, error["loc"])).upper()
     message = error["msg"].removeprefix("Value error, ")
     return f"VIDVEC_{field}: {message}" if field else message

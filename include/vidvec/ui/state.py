@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from vidvec.core.naming import NEXT_SUFFIX
 
@@ -54,7 +55,7 @@ def build_state(catalog, store, *, live_alias: str, home: Path, now: datetime, w
 
 
 def _aliases(aliases: dict[str, str], promotions, live_alias: str) -> list[dict]:
-    newest = {}
+    newest: dict[str, Any] = {}
     for p in promotions:  # newest first: the first seen per alias is its newest move
         newest.setdefault(p.alias, p)
     out = []
