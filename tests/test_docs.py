@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 from pathlib import Path
@@ -21,8 +22,8 @@ def generate():
 
 
 @pytest.mark.parametrize(("name", "prefix", "probe", "default"), [
-    ("Settings", "VIDVEC_", "VIDVEC_DUCKDB_MEMORY_LIMIT", "`512MB`"),
-    ("SidecarSettings", "VIDVEC_SIDECAR_", "VIDVEC_SIDECAR_HTTP_PORT", "`9464`")])
+    ("Settings", "VIDVEC_", "VIDVEC_DUCKDB_MEMORY_LIMIT", "<code>512MB</code>"),
+    ("SidecarSettings", "VIDVEC_SIDECAR_", "VIDVEC_SIDECAR_HTTP_PORT", "<code>9464</code>")])
 def test_every_setting_is_on_the_page_with_its_default(generate, name, prefix, probe, default):
     from vidvec.config import Settings
     from vidvec.stream.settings import SidecarSettings
@@ -30,7 +31,7 @@ def test_every_setting_is_on_the_page_with_its_default(generate, name, prefix, p
     model = {"Settings": Settings, "SidecarSettings": SidecarSettings}[name]
     table = generate._block("settings", name, "test")
     cells = [re.split(r"(?<!\\)\|", line)[1:-1] for line in table.splitlines()[2:]]  # `\|` inside a cell
-    rows = {cell[0].strip(" `"): cell[2].strip() for cell in cells}
+    rows = {re.sub("</?code>", "", cell[0].strip()): cell[2].strip() for cell in cells}
     assert set(rows) == {prefix + f.upper() for f in model.model_fields}
     assert rows[probe] == default
 
@@ -40,8 +41,9 @@ def test_params_tables_carry_bounds_and_descriptions(generate):
 
     table = generate._block("params", "RebuildParams", "test")
     for name, field in RebuildParams.model_fields.items():
-        assert re.search(rf"^\| `{name}` \|.*\| {re.escape(field.description)} \|$", table, re.M), name
-    assert "| `shards` | integer | `2` | >= 1, <= 256 |" in table
+        meaning = re.escape(html.escape(field.description, quote=False))
+        assert re.search(rf"^\| <code>{name}</code> \|.*\| {meaning} \|$", table, re.M), name
+    assert "| <code>shards</code> | integer | <code>2</code> | >= 1, <= 256 |" in table
 
 
 @pytest.mark.parametrize("dag_id", DAGS)

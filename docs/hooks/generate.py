@@ -13,6 +13,7 @@ An unknown block or name fails the build. Nothing here imports Airflow: DAG file
 from __future__ import annotations
 
 import ast
+import html
 import importlib
 import os
 import re
@@ -79,9 +80,9 @@ def _fields(model, settings: bool) -> str:
     first = "variable" if settings else "field"
     rows = [f"| {first} | type | default | bounds | meaning |", "| --- | --- | --- | --- | --- |"]
     for name, prop in schema["properties"].items():
-        label = f"`{(prefix + name).upper()}`" if settings else f"`{name}`"
+        label = _code((prefix + name).upper() if settings else name)
         rows.append(f"| {label} | {_type(prop)} | {_default(prop)} | {_bounds(prop)} | "
-                    f"{_cell(prop.get('description', ''))} |")
+                    f"{_cell(html.escape(prop.get('description', ''), quote=False))} |")
     return "\n".join(rows)
 
 
@@ -90,9 +91,9 @@ def _type(prop: dict) -> str:
     names = []
     for option in options:
         if "enum" in option:
-            names.append(" \\| ".join(f"`{v}`" for v in option["enum"]))
+            names.append(" or ".join(_code(v) for v in option["enum"]))
         elif "const" in option:
-            names.append(f"`{option['const']}`")
+            names.append(_code(option["const"]))
         elif option.get("type") == "array":
             names.append(f"list of {_type(option.get('items', {}))}")
         else:
@@ -104,7 +105,7 @@ def _default(prop: dict) -> str:
     if "default" not in prop:
         return "required"
     value = prop["default"]
-    return "unset" if value is None else f"`{value}`"
+    return "unset" if value is None else _code(value)
 
 
 def _bounds(prop: dict) -> str:
@@ -114,8 +115,14 @@ def _bounds(prop: dict) -> str:
     for option in prop.get("anyOf", [prop]):
         parts += [f"{word} {option[key]}" for key, word in words.items() if key in option]
         if "pattern" in option:
-            parts.append(f"matches `{option['pattern']}`")
-    return _cell(", ".join(parts))
+            parts.append(f"matches {_code(option['pattern'])}")
+    return ", ".join(parts)
+
+
+def _code(value: object) -> str:
+    """Code in a table cell: a `|` inside backticks would still split the cell (and `\\|` would show), and
+    Markdown would take a backslash as an escape."""
+    return f"<code>{html.escape(str(value)).replace('|', '&#124;').replace(chr(92), '&#92;')}</code>"
 
 
 def _cell(text: str) -> str:
