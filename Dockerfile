@@ -8,7 +8,7 @@ FROM apache/airflow:3.3.2-python3.11 AS airflow
 # Pin Airflow alongside requirements.txt so pip can never move it (Airflow's own advice).
 COPY --chown=airflow:root requirements.txt /opt/vidvec/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /opt/vidvec/requirements.txt
-COPY --chown=airflow:root pyproject.toml README.md /opt/vidvec/
+COPY --chown=airflow:root pyproject.toml README.md LICENSE /opt/vidvec/
 COPY --chown=airflow:root include /opt/vidvec/include
 # The `vidvec` command and package; DAGs and plugins go where Airflow looks.
 RUN pip install --no-cache-dir --no-deps /opt/vidvec

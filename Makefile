@@ -17,7 +17,7 @@ AUDIT_SAMPLE ?= 400
 # The collection behind videos__next, from `vidvec collections --json`.
 export NEXT_OF := import json, sys; print(next(s["name"] for s in json.load(sys.stdin) if "videos__next" in s["aliases"]))
 
-.PHONY: venv airflow-setup demo test lint bench bench-scale clean bq-emulator chromium promtool redis
+.PHONY: venv airflow-setup demo test test-fast lint docs docs-build package-check bench bench-scale clean bq-emulator chromium promtool redis
 
 # The BigQuery emulator (local-bigquery) needs Python >= 3.13: its own venv.
 BQ_VENV := .venv-bq
@@ -91,12 +91,35 @@ promtool:
 	  > /dev/null; fi
 	@test -x $(PROMTOOL) || echo "promtool: none at $(PROMTOOL); the alert rule tests will be skipped"
 
-test: venv bq-emulator chromium promtool redis
+test: venv bq-emulator chromium promtool redis docs-build
 	VIDVEC_TEST_REQUIRE_BROWSER=$$(test -x $(CHROMIUM) && echo 1) \
 	  VIDVEC_TEST_REQUIRE_PROMTOOL=$$(test -x $(PROMTOOL) && echo 1) pytest
 
+# The edit-test loop: everything not marked slow (no encoder or Airflow end to end).
+test-fast: venv
+	pytest -m "not slow"
+
+# ruff and mypy over the library and the Airflow glue (settings in pyproject.toml).
 lint: venv
 	ruff check .
+	mypy
+
+# The documentation site (mkdocs.yml): built strictly in `make test`, served by `make docs`.
+export NO_MKDOCS_2_WARNING := 1
+docs-build: venv
+	mkdocs build --strict --quiet
+
+docs: venv
+	mkdocs serve
+
+# `pip install .` into a fresh venv gives a working `vidvec` (about 2 minutes; not part of test).
+PKG_VENV := $(CURDIR)/.venv-pkg
+package-check:
+	rm -rf $(PKG_VENV) && $(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/pip install -q .
+	$(PKG_VENV)/bin/vidvec --help > /dev/null
+	VIDVEC_HOME=$(PKG_VENV)/home $(PKG_VENV)/bin/vidvec collections
+	rm -rf $(PKG_VENV)
 
 bench: venv
 	mkdir -p $(VIDVEC_HOME)
@@ -109,4 +132,4 @@ bench-scale: venv
 	python -m bench.scale --markdown $(VIDVEC_HOME)/bench-scale.md --json $(VIDVEC_HOME)/bench-scale.json
 
 clean:
-	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq
+	rm -rf .vidvec .airflow .airflow-migrate.log .venv-bq .venv-pkg .site

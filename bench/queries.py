@@ -10,7 +10,7 @@ share counting every channel, distinct owners in the top 10, mean pairwise
 cosine inside the list, the share of neighbours in another language, and p50 /
 p99 latency. Then the min_score curve (share that falls back, precision@10 of
 the confident), both negative-example strategies on two protocols, and a
-worked example; the curve is plotted to docs/queries-min-score.png.
+worked example; the curve is plotted to docs/img/queries-min-score.png.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from vidvec.store import open_store
 K = 10
 QUERIES = 500
 THRESHOLDS = (0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65)
-PLOT = ROOT / "docs" / "queries-min-score.png"
+PLOT = ROOT / "docs" / "img" / "queries-min-score.png"
 EXAMPLE = ("mCUls2xTpiE", "wwS0Y8Wd1bg", "PSG")  # UCL quarter-finals preview, minus PSG-Atalanta; count "PSG"
 
 MODES = {  # name -> options for one query video (v) and its negative example (n, or None)

@@ -81,7 +81,7 @@ def record_approval(context, checked: dict, answer: dict) -> None:
 def rebuild_deadline():
     """The rebuild's DeadlineAlert: VIDVEC_REBUILD_DEADLINE_HOURS (read when the DAG is parsed) after
     the run's logical time, `rebuild_deadline_missed` runs in the triggerer; None when set to 0."""
-    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference  # type: ignore[attr-defined]  # not in its .pyi
 
     from vidvec.config import load_settings
 

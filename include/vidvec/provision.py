@@ -33,7 +33,7 @@ def ensure_pubsub(topic: str, subscription: str, *, max_delivery_attempts: int =
     Honours PUBSUB_EMULATOR_HOST (the emulator) like every google-cloud-pubsub client.
     """
     from google.api_core.exceptions import AlreadyExists
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped, in a typed namespace
 
     if not 5 <= max_delivery_attempts <= 100:
         raise VidvecError("max_delivery_attempts must be in 5..100 (a Pub/Sub limit)")

@@ -7,7 +7,7 @@ audit DAG's form and trigger it, see the audit (and its chart) on the page;
 follow "promote", trigger, open the approval form from the page, approve with
 a reason, and see the alias move and the approval in the history; run a canary
 and see the live alias's trend (the audit and the canary) drawn. The
-screenshots in docs/ (README "In the Airflow UI") are taken here with
+screenshots in docs/img/ (docs/airflow-ui.md) are taken here with
 VIDVEC_UPDATE_SCREENSHOTS=1; otherwise they go to a temporary directory, so a
 test run leaves the checkout as it was.
 """
@@ -25,7 +25,7 @@ import pytest
 from tests.dags.test_airflow_rest import launch, log_in, stop_standalone, tail
 from tests.ui.browser import chromium_page
 
-DOCS = (Path(__file__).resolve().parents[2] / "docs" if os.environ.get("VIDVEC_UPDATE_SCREENSHOTS") == "1"
+DOCS = (Path(__file__).resolve().parents[2] / "docs" / "img" if os.environ.get("VIDVEC_UPDATE_SCREENSHOTS") == "1"
         else Path(tempfile.mkdtemp(prefix="vidvec-screenshots-")))
 DAGS = ("vidvec_full_rebuild", "vidvec_recall_audit", "vidvec_promote", "vidvec_canary")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
@@ -29,7 +29,7 @@ class BadEvent(VidvecError):
     """An event that can never be applied; its reason goes to the dead-letter sink."""
 
 
-def _iso_only(value):
+def _iso_only(value: object) -> str | datetime:
     # Numbers are ambiguous (seconds? micros?): events carry ISO-8601 strings.
     if not isinstance(value, str | datetime):
         raise ValueError("must be an ISO-8601 string")
@@ -67,7 +67,7 @@ class Event(BaseModel):
     published_at: Timestamp | None = None
 
     @model_validator(mode="after")
-    def _sizes(self):
+    def _sizes(self) -> Self:
         try:
             check_fields(self.__dict__)  # the limits a catalog row has too (core/limits.py)
         except VidvecError as exc:

@@ -21,7 +21,7 @@ def point_id(video_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, validate_video_id(video_id)))
 
 
-def at_vidvec_id(raw_id, video_id) -> bool:
+def at_vidvec_id(raw_id: object, video_id: object) -> bool:
     """Whether a stored point sits at vidvec's id for the video its payload names.
 
     False for a point without a (valid) video_id and for one under any other

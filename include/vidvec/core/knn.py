@@ -30,8 +30,8 @@ class RunningTopK:
         n = len(self.queries)
         self.scores = np.full((n, k), -np.inf, dtype=np.float32)
         self.ids = np.full((n, k), -1, dtype=np.int64)
-        self._buffer: np.ndarray | None = None
-        self._mask: np.ndarray | None = None
+        self._buffer = np.empty((n, 0), dtype=np.float32)  # grown by _block
+        self._mask = np.empty((n, 0), dtype=bool)
         self.seen = 0
 
     def push(self, vectors: np.ndarray, ids: np.ndarray | None = None) -> None:
@@ -51,7 +51,7 @@ class RunningTopK:
 
     def _block(self, n_vec: int) -> np.ndarray:
         # one reused score buffer and mask: equal sub-blocks never allocate again
-        if self._buffer is None or self._buffer.shape[1] < n_vec:
+        if self._buffer.shape[1] < n_vec:
             self._buffer = np.empty((len(self.queries), n_vec), dtype=np.float32)
             self._mask = np.empty((len(self.queries), n_vec), dtype=bool)
         return self._buffer[:, :n_vec]

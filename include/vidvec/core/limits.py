@@ -12,6 +12,7 @@ valid video fits each of them (a Pub/Sub message, a BigQuery request).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from vidvec.errors import VidvecError
 
@@ -66,7 +67,7 @@ def check_text(name: str, value: str | None) -> None:
     _utf8_size(name, value)
 
 
-def check_fields(fields: Mapping[str, object]) -> None:
+def check_fields(fields: Mapping[str, Any]) -> None:
     """The text fields present in `fields` (a row's or an event's), each against its limit."""
     for name in ("title", "description", "language", "owner_id", "category", "transcript"):
         if name in fields:

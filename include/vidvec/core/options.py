@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -14,7 +14,7 @@ class Options(BaseModel):
     WHAT: ClassVar[str] = "options"  # as the error names them
 
     @classmethod
-    def parse(cls, values: dict | None = None):
+    def parse(cls, values: dict | None = None) -> Self:
         """The validated values; one VidvecError naming every bad one."""
         try:
             return cls(**(values or {}))

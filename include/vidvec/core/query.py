@@ -12,7 +12,7 @@ most `max_per_owner` videos per channel). Every bound lives here.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -65,7 +65,7 @@ class NeighbourQuery(Options):
 
     @field_validator("language", mode="before")
     @classmethod
-    def _blank(cls, value):
+    def _blank(cls, value: str | None) -> str | None:
         return value or None  # an empty language means no language filter, as it always has
 
     @field_validator("categories", "exclude_owners")
@@ -83,7 +83,7 @@ class NeighbourQuery(Options):
 
     @field_validator("published_after", "published_before", mode="before")
     @classmethod
-    def _when(cls, value):
+    def _when(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = _parse_time(value)
         if isinstance(value, date) and not isinstance(value, datetime):
@@ -114,7 +114,7 @@ class NeighbourQuery(Options):
                      exclude_ids=(video_id, *self.negative))
 
 
-def _parse_time(text: str):
+def _parse_time(text: str) -> date | datetime:
     try:
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:

@@ -35,6 +35,7 @@ than `point_id(video_id)`, no version) are purged by id whatever they hold
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from vidvec.core.ids import at_vidvec_id
@@ -63,7 +64,7 @@ class Plan:
                 "repaired": len(self.repair), "added": len(self.add), "hidden": len(self.hide),
                 "skipped": self.skipped, "kept": dict(sorted(self.kept.items()))}
 
-    def done(self, purged: set[str], written: set[str]) -> Plan:
+    def done(self, purged: Set[str], written: Set[str]) -> Plan:
         """This plan narrowed to what the store did (video ids purged and written); the rest is skipped.
 
         Foreign points are deleted by id, unconditionally: all of them count as done.
@@ -71,7 +72,8 @@ class Plan:
         out = Plan(purge={v: b for v, b in self.purge.items() if v in purged},
                    purge_reasons={v: r for v, r in self.purge_reasons.items() if v in purged},
                    foreign=dict(self.foreign), kept=Counter(self.kept),
-                   **{a: [v for v in getattr(self, a) if v in written] for a in ("repair", "add", "hide")})
+                   repair=[v for v in self.repair if v in written], add=[v for v in self.add if v in written],
+                   hide=[v for v in self.hide if v in written])
         planned, did = self.counts(), out.counts()
         out.skipped = self.skipped + sum(planned[k] - did[k] for k in ("purged", "repaired", "added", "hidden"))
         return out
@@ -98,16 +100,17 @@ def decide(row: Version | None, point: Version | None, cutoff: int) -> tuple[str
     return ("hide", reason, None) if lands else ("keep", "tombstone", None)
 
 
-def split_points(page: list[StoredPoint]) -> tuple[dict[str, Version], dict]:
+def split_points(page: list[StoredPoint]) -> tuple[dict[str, Version], dict[str | int, str]]:
     """(video_id -> version of vidvec's points, raw id -> the video_id a foreign point names, "" if none).
 
     vidvec's: at `point_id(video_id)` with a version vidvec writes. Everything
     else is foreign, whatever its payload says.
     """
-    ours, foreign = {}, {}
+    ours: dict[str, Version] = {}
+    foreign: dict[str | int, str] = {}
     for p in page:
         version = Version.of(p.payload)
-        if version is not None and at_vidvec_id(p.id, p.video_id):
+        if version is not None and isinstance(p.video_id, str) and at_vidvec_id(p.id, p.video_id):
             ours[p.video_id] = version
         else:
             foreign[p.id] = p.video_id if isinstance(p.video_id, str) else ""
@@ -121,6 +124,7 @@ def plan_batch(rows: dict[str, Version], points: dict[str, Version], cutoff: int
     for video_id in sorted(rows.keys() | points.keys()):
         action, reason, bound = decide(rows.get(video_id), points.get(video_id), cutoff)
         if action == "purge":
+            assert bound is not None, "decide() bounds every purge"
             plan.purge[video_id] = bound
             plan.purge_reasons[video_id] = reason
         elif action == "add" and allow_add:
@@ -139,7 +143,7 @@ def merge(total: dict, counts: dict) -> dict:
     out = dict(total)
     for key, value in counts.items():
         if isinstance(value, dict):
-            inner = Counter(out.get(key, {}))
+            inner: Counter[str] = Counter(out.get(key, {}))
             inner.update(value)
             out[key] = dict(sorted(inner.items()))
         else:

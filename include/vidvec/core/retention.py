@@ -15,8 +15,10 @@ N (it is no rollback target), but it too waits out the minimum age.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from vidvec.core.naming import parse_collection_name
 from vidvec.core.types import BUILDING, FAILED
@@ -91,7 +93,7 @@ def _protected(c: Candidate, rollback_targets: set[str], dated: bool) -> str | N
     return None
 
 
-def rollback_targets(promotions) -> set[str]:
+def rollback_targets(promotions: Iterable[Any]) -> set[str]:  # catalog.base.Promotion
     """The newest promotion's `previous` for every alias (promotions newest first)."""
     seen: dict[str, str | None] = {}
     for p in sorted(promotions, key=lambda p: p.promoted_at, reverse=True):

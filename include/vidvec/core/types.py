@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 STATUSES = ("public", "private", "deleted")
 # A collection's life (its metadata "state"): loading, finished and verified, or given up.
@@ -48,7 +48,7 @@ VIDEO_FIELDS = tuple(f.name for f in fields(Video))  # the catalog's columns, in
 def _json_safe(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    return asdict(value) if is_dataclass(value) else value
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
 class XCom:
@@ -57,12 +57,15 @@ class XCom:
     Datetime fields travel as ISO-8601 strings; everything else as is.
     """
 
+    if TYPE_CHECKING:  # every XCom is a dataclass: what fields() asks of it
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
     def to_xcom(self) -> dict[str, Any]:
         # not asdict(self): its deep copy of a pendulum datetime (Airflow's) drops the time zone
         return {f.name: _json_safe(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_xcom(cls, data: Mapping[str, Any]):
+    def from_xcom(cls, data: Mapping[str, Any]) -> Self:
         times = {f.name for f in fields(cls) if "datetime" in str(f.type)}
         return cls(**{f.name: (datetime.fromisoformat(data[f.name]) if f.name in times and data[f.name] else
                                data[f.name]) for f in fields(cls) if f.name in data})

@@ -48,7 +48,7 @@ class Version:
     updated_at: int
 
     @classmethod
-    def parse(cls, status, updated_at) -> Version | None:
+    def parse(cls, status: object, updated_at: object) -> Version | None:
         """The version a stored point carries; None when it is not one vidvec writes."""
         if status not in STATUS_RANK or isinstance(updated_at, bool) or not isinstance(updated_at, int):
             return None

@@ -8,6 +8,7 @@ graph uses its SentencePiece ops, which must be registered first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class TFHubEmbedder:
         ident = tfhub_identity(handle, family)  # what identity(settings) says, by construction
         self.model_id, self.family, self.dim = ident.model_id, ident.family, ident.dim
         self.threads = threads
-        self._model = None
+        self._model: Any = None  # the loaded SavedModel, on the first encode
         self.calls = 0
         self.texts_encoded = 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from vidvec.core.ids import at_vidvec_id, point_id
 from vidvec.core.naming import validate_name
@@ -13,6 +13,11 @@ from vidvec.core.query import NeighbourQuery, Scope
 from vidvec.core.types import CollectionState, Hit
 from vidvec.errors import NotFound, NotServed, VidvecError
 from vidvec.store.base import SERVED_STATUS
+
+if TYPE_CHECKING:  # the primitives StoreCommon calls are the protocol's, which every engine defines
+    from vidvec.store.base import VectorStore as _Primitives
+else:
+    _Primitives = object
 
 READY = ("green", "ok")
 WRITE_CHUNK = 256  # points per read-decide-write step
@@ -25,6 +30,18 @@ def chunks(items: Sequence, size: int = WRITE_CHUNK) -> list[Sequence]:
 def placeholder_vector(dim: int) -> list[float]:
     """A tombstone written before the video was ever indexed still needs a vector; never served."""
     return [1.0] + [0.0] * (dim - 1)
+
+
+def scored_hit(point, score: float) -> Hit:
+    """An engine's scored point as a Hit. Queries ask with_payload=True: a point without one has no video_id."""
+    payload = point.payload or {}
+    return Hit(video_id=payload["video_id"], score=score, payload=payload)
+
+
+def dense(vector) -> list[float] | None:
+    """A point's vector as the engines type it (named, sparse or multi-vectors too): vidvec's collections
+    hold one unnamed dense vector."""
+    return cast("list[float] | None", vector)
 
 
 def check_k(k: int) -> None:
@@ -123,8 +140,12 @@ def per_owner(fetch: Callable[[Scope, int], list[Hit]], k: int, cap: int, scope:
     return sorted(taken, key=lambda h: -h.score)
 
 
-class StoreCommon:
+class StoreCommon(_Primitives):
     """resolve, similar, neighbours, scroll, count_served, wait_ready and collections() over an engine's primitives."""
+
+    if TYPE_CHECKING:
+        def _neighbours(self, name: str, vector, negatives: list, query: NeighbourQuery,
+                        scope: Scope) -> list[Hit]: ...
 
     def resolve(self, name: str) -> str:
         validate_name(name, "alias or collection")

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from qdrant_edge import CountRequest, EdgeShard, Query, QueryRequest, ScrollRequest, UpdateOperation
 
@@ -36,7 +37,7 @@ from vidvec.errors import DamagedFile, NotFound, VidvecError
 from vidvec.store import edge_models as em
 from vidvec.store import edge_query, edge_snapshot
 from vidvec.store.base import Capabilities, CollectionSpec, IndexState
-from vidvec.store.common import READY, StoreCommon, check_k, chunks
+from vidvec.store.common import READY, StoreCommon, check_k, chunks, dense, scored_hit
 from vidvec.store.edge_files import RECORD, EdgeHome, Record
 
 EDGE = Capabilities("qdrant-edge", exact=False, payload_indexes=True, background_optimizer=False,
@@ -247,9 +248,9 @@ class EdgeStore(StoreCommon):
         return written
 
     def delete_ids(self, name: str, ids: Iterable[str | int]) -> None:
-        ids = list(ids)
-        if ids:
-            self._update(name, UpdateOperation.delete_points(ids))
+        doomed: list[Any] = list(ids)  # Edge takes int | UUID | str ids
+        if doomed:
+            self._update(name, UpdateOperation.delete_points(doomed))
 
     def delete_if_not_newer(self, name: str, bounds: dict[str, int], chunk: int = 256) -> set[str]:
         """Delete each point only while `purge_bound` admits its stored version; returns the video ids deleted."""
@@ -264,7 +265,7 @@ class EdgeStore(StoreCommon):
             deleted.update(by_id[pid][0] for pid in doomed)
         return deleted
 
-    def _stored(self, name: str, ids: list[str], fields: list[str]) -> dict[str, dict]:
+    def _stored(self, name: str, ids: list[Any], fields: list[str]) -> dict[str, dict]:
         """point id -> the stored payload fields, for the ids that exist."""
         records = self._shard(name).retrieve(ids, with_payload=fields, with_vector=False)
         return {str(r.id): r.payload or {} for r in records}
@@ -299,7 +300,7 @@ class EdgeStore(StoreCommon):
             records, offset = self._shard(name).scroll(ScrollRequest(
                 offset=offset, limit=batch, with_payload=list(fields) if fields else True, with_vector=with_vectors))
             yield [StoredPoint(r.id if isinstance(r.id, int) else str(r.id), r.payload or {},
-                               r.vector if with_vectors else None) for r in records]
+                               dense(r.vector) if with_vectors else None) for r in records]
             if offset is None:
                 return
 
@@ -309,8 +310,7 @@ class EdgeStore(StoreCommon):
         request = QueryRequest(limit=k, query=Query.Nearest(list(map(float, vector))),
                                filter=em.public(language, exclude), with_payload=True,
                                params=em.search_params(self._spec(name), hnsw_ef))
-        return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
-                for p in self._shard(name).query(request)]
+        return [scored_hit(p, float(p.score)) for p in self._shard(name).query(request)]
 
     def _neighbours(self, name: str, vector, negatives: list, query, scope) -> list[Hit]:
         return edge_query.neighbours(self._shard(name), self._spec(name), vector, negatives, query, scope)

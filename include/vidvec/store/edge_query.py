@@ -16,7 +16,7 @@ from vidvec.core.query import NeighbourQuery, Scope
 from vidvec.core.types import Hit
 from vidvec.store import edge_models as em
 from vidvec.store.base import CollectionSpec
-from vidvec.store.common import per_owner, score_threshold, similarity
+from vidvec.store.common import per_owner, score_threshold, scored_hit, similarity
 
 
 def neighbours(shard: EdgeShard, spec: CollectionSpec, vector, negatives: list, query: NeighbourQuery,
@@ -57,5 +57,4 @@ def _request(vector, negatives, query: NeighbourQuery, scope: Scope, limit: int,
 
 
 def _run(shard: EdgeShard, request: QueryRequest, query: NeighbourQuery) -> list[Hit]:
-    return [Hit(video_id=p.payload["video_id"], score=similarity(query, p.score), payload=p.payload)
-            for p in shard.query(request)]
+    return [scored_hit(p, similarity(query, p.score)) for p in shard.query(request)]

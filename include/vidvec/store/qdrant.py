@@ -36,13 +36,14 @@ from vidvec.store.base import (
     IndexState,
     spec_from_metadata,
 )
-from vidvec.store.common import StoreCommon, check_k, chunks, placeholder_vector
+from vidvec.store.common import StoreCommon, check_k, chunks, dense, placeholder_vector, scored_hit
 
 SERVER = Capabilities("qdrant-server", exact=False, payload_indexes=True, background_optimizer=True,
                       snapshots=True, vacuum=True, search_params=True, single_process=False)
 LOCAL = Capabilities("qdrant-local", exact=True, payload_indexes=False, background_optimizer=False,
                      snapshots=False, vacuum=False, search_params=False, single_process=True)
 VERSION_FIELDS = ("status", "updated_at")
+QDRANT_DELETED_THRESHOLD = 0.2  # Qdrant's default, for a collection whose config leaves it unset
 
 
 def _public(language: str | None = None, exclude: str | None = None) -> m.Filter:
@@ -234,7 +235,8 @@ class QdrantStore(StoreCommon):
         while True:
             records, offset = self.client.scroll(name, limit=batch, offset=offset, with_vectors=with_vectors,
                                                  with_payload=list(fields) if fields else True)
-            yield [StoredPoint(r.id, r.payload or {}, r.vector) for r in records]
+            yield [StoredPoint(r.id if isinstance(r.id, int) else str(r.id), r.payload or {}, dense(r.vector))
+                   for r in records]
             if offset is None:
                 return
 
@@ -244,8 +246,7 @@ class QdrantStore(StoreCommon):
         result = self.client.query_points(name, query=list(map(float, vector)), limit=k,
                                           query_filter=_public(language, exclude),
                                           search_params=self._search_params(name, hnsw_ef), with_payload=True)
-        return [Hit(video_id=p.payload["video_id"], score=float(p.score), payload=p.payload)
-                for p in result.points]
+        return [scored_hit(p, float(p.score)) for p in result.points]
 
     def _neighbours(self, name: str, vector, negatives: list, query, scope) -> list[Hit]:
         return qdrant_query.neighbours(self.client, name, self._search_params(name, query.hnsw_ef), vector,
@@ -271,7 +272,7 @@ class QdrantStore(StoreCommon):
         if not self.capabilities.vacuum:
             return {"applied": False, "why": f"{self.capabilities.engine} keeps no segments: nothing to vacuum"}
         config = self.client.get_collection(name).config.optimizer_config
-        previous = config.deleted_threshold
+        previous = QDRANT_DELETED_THRESHOLD if config.deleted_threshold is None else config.deleted_threshold
         lowered = min(deleted_threshold, previous)
         started = time.monotonic()
         self.client.update_collection(name, optimizers_config=m.OptimizersConfigDiff(deleted_threshold=lowered))
@@ -295,6 +296,8 @@ class QdrantStore(StoreCommon):
             return {"created": False, "why": f"{self.capabilities.engine} has no snapshots "
                                              "(use qdrant-edge or a Qdrant server)"}
         snap = self.client.create_snapshot(name, wait=True)
+        if snap is None:  # only a call with wait=False returns none
+            raise VidvecError(f"Qdrant returned no snapshot description for {name!r}")
         return {"created": True, "name": snap.name, "size": snap.size,
                 "creation_time": str(snap.creation_time)}
 

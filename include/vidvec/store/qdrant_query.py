@@ -9,12 +9,14 @@ same top k as the greedy cap of common.per_owner).
 
 from __future__ import annotations
 
+from typing import Any
+
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
 from vidvec.core.query import NeighbourQuery, Scope
 from vidvec.core.types import Hit
-from vidvec.store.common import score_threshold, served_filter, similarity
+from vidvec.store.common import score_threshold, scored_hit, served_filter, similarity
 
 STRATEGY = {"best_score": m.RecommendStrategy.BEST_SCORE, "average_vector": m.RecommendStrategy.AVERAGE_VECTOR}
 
@@ -38,7 +40,8 @@ def neighbours(client: QdrantClient, name: str, params: m.SearchParams | None, v
     vector = [float(x) for x in vector]
     scorer, threshold = _scorer(vector, negatives, query), score_threshold(query)
     where = scope_filter(scope)
-    common = {"query_filter": where, "score_threshold": threshold, "search_params": params, "with_payload": True}
+    common: dict[str, Any] = {"query_filter": where, "score_threshold": threshold, "search_params": params,
+                              "with_payload": True}
     if query.diversity is not None:
         mmr = m.NearestQuery(nearest=vector, mmr=m.Mmr(diversity=1 - query.diversity,
                                                        candidates_limit=query.candidates))
@@ -52,8 +55,7 @@ def neighbours(client: QdrantClient, name: str, params: m.SearchParams | None, v
         points = sorted((hit for group in groups for hit in group.hits), key=lambda p: -p.score)[:query.k]
     else:
         points = client.query_points(name, query=scorer, limit=query.k, **common).points
-    return [Hit(video_id=p.payload["video_id"], score=similarity(query, p.score), payload=p.payload)
-            for p in points]
+    return [scored_hit(p, similarity(query, p.score)) for p in points]
 
 
 def _scorer(vector: list[float], negatives: list, query: NeighbourQuery):

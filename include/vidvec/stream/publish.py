@@ -42,7 +42,7 @@ def open_publisher(settings: Settings, sc: SidecarSettings) -> Iterator[Publish]
     if sc.source == "pubsub":
         if not sc.pubsub_topic:
             raise VidvecError("publishing with source pubsub needs VIDVEC_SIDECAR_PUBSUB_TOPIC")
-        from google.cloud import pubsub_v1
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped, in a typed namespace
 
         client = pubsub_v1.PublisherClient()
 

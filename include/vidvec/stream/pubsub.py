@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped, in a typed namespace
 
 from vidvec.errors import VidvecError
 from vidvec.stream.source import Message

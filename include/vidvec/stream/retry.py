@@ -38,13 +38,18 @@ def retrying(stop: threading.Event, max_backoff: float,
     """
 
     def before_sleep(state: RetryCallState) -> None:
-        on_retry(state.outcome.exception(), state.attempt_number)
+        error = state.outcome.exception() if state.outcome else None  # tenacity sleeps only after an outcome
+        if error is not None:
+            on_retry(error, state.attempt_number)
+
+    def sleep(seconds: float) -> None:
+        stop.wait(seconds)  # a stop ends the wait at once
 
     return Retrying(
         retry=retry_if_exception(is_retryable),
         wait=wait_random_exponential(multiplier=0.2, max=max_backoff),
         stop=lambda state: stop.is_set(),
-        sleep=stop.wait,
+        sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -19,27 +19,29 @@ _TOPIC = re.compile(r"^projects/[a-z][a-z0-9-]{4,29}/topics/[A-Za-z][\w.~+%-]{2,
 class SidecarSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDVEC_SIDECAR_", frozen=True, extra="ignore")
 
-    source: Literal["local", "pubsub"] = "local"
+    source: Literal["local", "pubsub"] = Field("local", description="where events come from")
     local_path: Path | None = Field(None, description="local event log; default VIDVEC_HOME/events.sqlite")
     pubsub_subscription: str | None = Field(None, description="projects/P/subscriptions/S")
     pubsub_topic: str | None = Field(None, description="projects/P/topics/T (for `vidvec events publish`)")
     aliases: tuple[str, ...] | None = Field(None, description="aliases fed; default live and <live>__next")
-    max_batch_events: int = Field(256, ge=1, le=10_000)
-    max_batch_seconds: float = Field(0.2, gt=0, le=60)
+    max_batch_events: int = Field(256, ge=1, le=10_000, description="micro-batch bound (events)")
+    max_batch_seconds: float = Field(0.2, gt=0, le=60, description="micro-batch bound (seconds)")
     encode_cores: int = Field(0, ge=0, le=256, description="worker processes encoding each batch "
                               "(one core each); 0 = every core this process may run on")
-    flow_max_messages: int = Field(1000, ge=1, le=100_000)
-    flow_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
-    http_port: int = Field(9464, ge=0, le=65535, description="0 = any free port")
-    http_host: str = "0.0.0.0"
-    alias_refresh_seconds: float = Field(10.0, gt=0, le=3600)
+    flow_max_messages: int = Field(1000, ge=1, le=100_000, description="Pub/Sub flow control (messages)")
+    flow_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Pub/Sub flow control (bytes)")
+    http_port: int = Field(9464, ge=0, le=65535, description="/livez /readyz /metrics; 0 = any free port")
+    http_host: str = Field("0.0.0.0", description="address the HTTP port binds")
+    alias_refresh_seconds: float = Field(10.0, gt=0, le=3600, description="alias map refresh")
     drain: bool = Field(False, description="process the backlog, then exit")
     drain_idle_seconds: float = Field(3.0, ge=0, le=600, description="Pub/Sub: backlog empty after this")
     dead_letter_path: Path | None = Field(None, description="default HOME/dead_letters.jsonl")
     max_delivery_attempts: int = Field(5, ge=1, le=100, description="local source: then dead-letter")
-    shutdown_deadline_seconds: float = Field(20.0, gt=0, le=600)
-    max_backoff_seconds: float = Field(30.0, gt=0, le=600)
-    liveness_stale_seconds: float = Field(300.0, gt=0)
+    shutdown_deadline_seconds: float = Field(20.0, gt=0, le=600, description="drain deadline after SIGTERM")
+    max_backoff_seconds: float = Field(30.0, gt=0, le=600, description="retry backoff cap while the store is "
+                                       "unreachable")
+    liveness_stale_seconds: float = Field(300.0, gt=0, description="/livez fails when the loop made no "
+                                          "progress for this long")
     read_token: SecretStr | None = Field(None, min_length=16, description=(
         "lets callers other than loopback make read calls (/v1/...) with 'Authorization: Bearer <token>'"))
     keep_index: bool = Field(True, description="keep the index built where the engine has no optimizer "

@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from vidvec.core.naming import COMPARE_PREFIX, alias_role
 from vidvec.core.recall import AUDIT
@@ -74,7 +75,7 @@ def read_comparisons(home: Path, n: int = 5) -> list[dict]:
 
 
 def _aliases(aliases: dict[str, str], promotions, live_alias: str) -> list[dict]:
-    newest = {}
+    newest: dict[str, Any] = {}
     for p in promotions:  # newest first: the first seen per alias is its newest move
         newest.setdefault(p.alias, p)
     out = []
