@@ -451,9 +451,9 @@ def rebuild(
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("vidvec").setLevel(logging.INFO)  # the shards' progress lines
     with (open_catalog(settings) as catalog, open_store(settings) as store,
-          on_cores(embedder_for(plan.family, plan.model_id, settings), encode_cores(settings)) as embedder):
+          on_cores(embedder_for(plan.family, plan.model_id, settings), encode_cores(settings)) as encoder):
         try:
-            done = rebuild_all(catalog, store, embedder, plan, params, settings.parts,
+            done = rebuild_all(catalog, store, encoder, plan, params, settings.parts,
                                say=lambda line: typer.echo(line, err=True))
         except BaseException:
             mark_failed(store, plan)  # as the DAG's failure callback: flag the half-built collection

@@ -34,7 +34,7 @@ def metrics(out: Annotated[Path | None, typer.Option(
         exposition.write_textfile(figures, out)
     else:
         sys.stdout.write(exposition.render(figures).decode())
-    if push:
+    if push and settings.pushgateway_url:  # checked above: --push without a URL is refused
         exposition.push(figures, settings.pushgateway_url)
 
 

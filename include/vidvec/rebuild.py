@@ -17,6 +17,7 @@ current text has no stored vector (it must never run the encoder).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -234,7 +235,7 @@ def finish(catalog: Catalog, store: VectorStore, plan: RebuildPlan, spec: Collec
 
 
 def rebuilt_event(plan: RebuildPlan, done: Finished, loads: list[ShardLoaded], caught: CaughtUp,
-                  encodes: list[ShardEncoded] = ()) -> dict:
+                  encodes: Sequence[ShardEncoded] = ()) -> dict:
     """The extra of the `vidvec_rebuilt` Asset event (the audit DAG is scheduled on it)."""
     encoded = sum(x.encoded for x in encodes)  # the encode stage's vectors are the loads' stored ones
     return {"model_id": plan.model_id, "family": plan.family, "recipe": plan.recipe, "t0": plan.t0.isoformat(),

@@ -94,10 +94,12 @@ def chart(result: AuditResult, path: Path) -> None:
     ax.set_xlabel("slice (language) and number of sampled queries", fontsize=8)
     ax.legend(loc="upper center", ncol=3, fontsize=7, frameon=False)
     ax.set_title(f"{result.collection}: {result.engine}, {result.sample_size} queries", fontsize=9)
-    values = [result.coverage, 1 - result.staleness, 1 - result.mismatch]
+    # A full audit scans the payloads (a canary, which has no report, leaves these None).
+    coverage, staleness, mismatch = result.coverage or 0.0, result.staleness or 0.0, result.mismatch or 0.0
+    values = [coverage, 1 - staleness, 1 - mismatch]
     t = result.thresholds
-    ok = [result.coverage >= t.get("min_coverage", 0), result.staleness <= t.get("max_staleness", 1),
-          result.mismatch <= t.get("max_mismatch", 1)]
+    ok = [coverage >= t.get("min_coverage", 0), staleness <= t.get("max_staleness", 1),
+          mismatch <= t.get("max_mismatch", 1)]
     bars = side.bar(["coverage", "fresh", "payload ok"], values,
                     color=["#55a868" if good else "#c44e52" for good in ok])
     side.bar_label(bars, [f"{v:.3f}" for v in values], fontsize=7)

@@ -24,10 +24,10 @@ def top_k_other_owner(vectors: np.ndarray, owners: Sequence[str], k: int,
                       queries: Sequence[int] | None = None) -> np.ndarray:
     """(len(queries), k) indices of each query's k nearest videos from other owners, best first."""
     owners_arr = np.asarray(owners)
-    queries = np.arange(len(vectors)) if queries is None else np.asarray(queries)
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), _BLOCK):
-        q = queries[start:start + _BLOCK]
+    rows = np.arange(len(vectors)) if queries is None else np.asarray(queries)
+    out = np.empty((len(rows), k), dtype=np.int64)
+    for start in range(0, len(rows), _BLOCK):
+        q = rows[start:start + _BLOCK]
         scores = vectors[q] @ vectors.T
         scores[owners_arr[q][:, None] == owners_arr[None, :]] = -np.inf  # own channel, and itself
         part = np.argpartition(-scores, k, axis=1)[:, :k]
@@ -40,8 +40,8 @@ def category_precision(neighbours: np.ndarray, categories: Sequence[str],
                        queries: Sequence[int] | None = None) -> float:
     """Mean share of each query's neighbours (rows of indices) that share its category."""
     cats = np.asarray(categories)
-    queries = np.arange(len(neighbours)) if queries is None else np.asarray(queries)
-    return float((cats[neighbours] == cats[queries][:, None]).mean())
+    rows = np.arange(len(neighbours)) if queries is None else np.asarray(queries)
+    return float((cats[neighbours] == cats[rows][:, None]).mean())
 
 
 def served_precision(category: str | None, neighbour_categories: Sequence[str | None], k: int) -> float:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from vidvec.core.naming import parse_collection_name
 from vidvec.core.types import BUILDING, FAILED
@@ -101,7 +101,15 @@ def rollback_targets(promotions: Iterable[Any]) -> set[str]:  # catalog.base.Pro
     return {prev for prev in seen.values() if prev}
 
 
-def rollback_window(promotions, now: datetime, hours: float) -> dict[str, str]:
+class AliasMove(Protocol):
+    """What the window reads of a recorded promotion (catalog.base.Promotion has these)."""
+
+    alias: str
+    previous: str | None
+    promoted_at: datetime
+
+
+def rollback_window(promotions: Iterable[AliasMove], now: datetime, hours: float) -> dict[str, str]:
     """Collections still kept fresh as a rollback target: collection -> the alias that left it.
 
     For each alias, its newest move's `previous`, while that move is younger
@@ -111,7 +119,7 @@ def rollback_window(promotions, now: datetime, hours: float) -> dict[str, str]:
     """
     if now.tzinfo is None:
         raise VidvecError("the rollback window needs a timezone-aware now")
-    newest: dict[str, object] = {}
+    newest: dict[str, AliasMove] = {}
     for p in sorted(promotions, key=lambda p: p.promoted_at, reverse=True):
         newest.setdefault(p.alias, p)
     since = now - timedelta(hours=hours)

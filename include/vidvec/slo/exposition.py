@@ -117,9 +117,10 @@ class FiguresCollector:
             labels = [a.alias, a.collection, a.family, a.engine]
             info.add_metric([*labels, a.role], 1)
             points.add_metric(labels, a.points)
-            if a.indexed is not None:
+            share = a.unindexed
+            if a.indexed is not None and share is not None:
                 indexed.add_metric(labels, a.indexed)
-                unindexed.add_metric(labels, a.unindexed)
+                unindexed.add_metric(labels, share)
         yield from (info, points, indexed, unindexed)
 
 

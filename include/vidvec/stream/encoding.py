@@ -1,4 +1,4 @@
-"""How the sidecar encodes a batch: on the cores it is given, in order (stream/fanout.py: one call per model and budget).
+"""How the sidecar encodes a batch: on the cores it is given, in order (stream/fanout.py: a call per model, budget).
 
 VIDVEC_SIDECAR_ENCODE_CORES (default 0: every core this process may run on)
 worker processes encode each batch's texts (embed/parallel.py), for each
