@@ -88,7 +88,7 @@ def encode_shard(catalog: Catalog, embedder: Embedder, plan: RebuildPlan, shard:
 
 
 def ingest_parts(catalog: Catalog, where: PartsRoot, encoded: list[ShardEncoded], batch_size: int = 4096) -> int:
-    """The parts into `video_embeddings` (one writer); an upsert by (video, model, text hash): a rerun changes nothing."""
+    """The parts into `video_embeddings` (one writer); upserts by (video, model, text hash): reruns change nothing."""
     rows = 0
     for shard in encoded:
         if shard.part:
