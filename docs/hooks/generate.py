@@ -29,6 +29,8 @@ CLASSES = {
     "SidecarSettings": "vidvec.stream.settings",
     "RebuildParams": "vidvec.params",
     "AuditParams": "vidvec.params",
+    "CanaryParams": "vidvec.params",
+    "CompareOptions": "vidvec.params",
     "PromoteParams": "vidvec.params",
     "CompactOptions": "vidvec.params",
     "AuditThresholds": "vidvec.core.recall",
