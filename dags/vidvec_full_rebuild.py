@@ -47,7 +47,7 @@ DEFAULTS = {"owner": "vidvec", "retries": 2, "retry_delay": timedelta(seconds=30
     max_active_runs=1,
     tags=["vidvec", "rebuild"],
     default_args=DEFAULTS,
-    # Still running VIDVEC_REBUILD_DEADLINE_HOURS after its logical time: alert (README: routing it).
+    # Still running VIDVEC_REBUILD_DEADLINE_HOURS after its logical time: alert (docs/airflow-ui.md: routing it).
     deadline=rebuild_deadline(),
     doc_md=__doc__,
     params=rebuild_params(),  # from vidvec.params.RebuildParams: types, bounds, enums, descriptions

@@ -120,7 +120,7 @@ def deadline_for_scheduled_runs(dag):
 
 async def rebuild_deadline_missed(context=None, **kwargs) -> str:
     """The rebuild's deadline alert (run by the triggerer): a warning in its log and a line on the
-    vidvec page. Route it elsewhere by giving the DeadlineAlert a notifier instead (README)."""
+    vidvec page. Route it elsewhere by giving the DeadlineAlert a notifier instead (docs/airflow-ui.md)."""
     from vidvec.config import load_settings
     from vidvec.ui.state import record_alert
 

@@ -363,7 +363,8 @@ def compact(dry_run: bool = option(CompactOptions, "dry_run", "--dry-run"),
             batch_size: int = option(CompactOptions, "batch_size"),
             as_of: Annotated[str | None, typer.Option(help="the run's time, ISO-8601 with zone; default now")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="print every step as JSON")] = False) -> None:
-    """Reconcile live (and __next) with the catalog, purge old tombstones, vacuum, drop old collections."""
+    """Reconcile every fed collection (live, __next, A/B, rollback targets) with the catalog, purge old tombstones,
+    vacuum, drop old collections, prune stored vectors no collection needs."""
     from datetime import datetime, timezone
 
     from vidvec.catalog.factory import open_catalog

@@ -23,14 +23,16 @@ class SidecarSettings(BaseSettings):
     local_path: Path | None = Field(None, description="local event log; default VIDVEC_HOME/events.sqlite")
     pubsub_subscription: str | None = Field(None, description="projects/P/subscriptions/S")
     pubsub_topic: str | None = Field(None, description="projects/P/topics/T (for `vidvec events publish`)")
-    aliases: tuple[str, ...] | None = Field(None, description="aliases fed; default live and <live>__next")
+    aliases: tuple[str, ...] | None = Field(None, description="aliases fed; default live, <live>__next "
+                                              "and every promoted alias (with its __next)")
     max_batch_events: int = Field(256, ge=1, le=10_000, description="micro-batch bound (events)")
     max_batch_seconds: float = Field(0.2, gt=0, le=60, description="micro-batch bound (seconds)")
     encode_cores: int = Field(0, ge=0, le=256, description="worker processes encoding each batch "
                               "(one core each); 0 = every core this process may run on")
     flow_max_messages: int = Field(1000, ge=1, le=100_000, description="Pub/Sub flow control (messages)")
     flow_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Pub/Sub flow control (bytes)")
-    http_port: int = Field(9464, ge=0, le=65535, description="/livez /readyz /metrics; 0 = any free port")
+    http_port: int = Field(9464, ge=0, le=65535, description="/livez /readyz /metrics, and the read calls (/v1/...) "
+                         "while this process holds an embedded store; 0 = any free port")
     http_host: str = Field("0.0.0.0", description="address the HTTP port binds")
     alias_refresh_seconds: float = Field(10.0, gt=0, le=3600, description="alias map refresh")
     drain: bool = Field(False, description="process the backlog, then exit")
