@@ -63,6 +63,12 @@ class Processes:
         return "\n".join(f"--- {n}\n" + (self.tmp / f"{n}.log").read_text(errors="replace")[-3000:]
                          for n, _ in self.procs)
 
+    def alive(self) -> bool:
+        """Fail at once, with the logs, when one of them died (e.g. a scheduler that cannot load its executor)."""
+        dead = [n for n, p in self.procs if p.poll() is not None]
+        assert not dead, f"{', '.join(dead)} exited\n{self.logs()}"
+        return True
+
     def stop(self) -> None:
         for _, p in reversed(self.procs):  # each started its own session: stop the whole group
             if p.poll() is None:
@@ -106,11 +112,12 @@ def test_rebuild_under_celery_spreads_the_encode_over_two_workers(tmp_path, samp
         for w in ("worker1", "worker2"):
             procs.start(w, [airflow, "celery", "worker", "--celery-hostname", f"{w}@%h", "--concurrency", "1"],
                         env | {"VIDVEC_TEST_WORKER": w})
-        assert wait_for(lambda: _parsed(env), timeout=120), procs.logs()
+        assert wait_for(lambda: procs.alive() and _parsed(env), timeout=120), procs.logs()
         _airflow(env, "dags", "unpause", "vidvec_full_rebuild")
         _airflow(env, "dags", "trigger", "vidvec_full_rebuild", "-c", json.dumps({"shards": 4, "batch_size": 16}))
         db = tmp_path / "airflow" / "airflow.db"
-        assert wait_for(lambda: _run_state(db) in ("success", "failed"), timeout=600, every=2), procs.logs()
+        assert wait_for(lambda: procs.alive() and _run_state(db) in ("success", "failed"), timeout=600, every=2), \
+            procs.logs()
         assert _run_state(db) == "success", _task_states(db) + procs.logs()
         encodes = _task_hosts(db, "encode_shard")
     finally:
