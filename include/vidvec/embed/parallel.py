@@ -17,9 +17,12 @@ embedder itself, in this process, as before.
 
 from __future__ import annotations
 
+import importlib.machinery
 import logging
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -66,6 +69,30 @@ def _encode_chunk(texts: list[str], max_tokens: int | None) -> tuple[np.ndarray,
     return vectors, time.process_time() - start
 
 
+class _Worker(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not re-run the parent's __main__ script: it needs vidvec only.
+
+    An Airflow task's __main__ is the `airflow` command, and importing it
+    initialises Airflow, which fails in a task process (its database URL is
+    withheld from tasks) and costs seconds anywhere. multiprocessing skips a
+    main module named "*.__main__", so the worker is started under that name.
+    """
+
+    @staticmethod
+    def _Popen(process_obj):
+        main = sys.modules["__main__"]
+        spec = getattr(main, "__spec__", None)
+        main.__spec__ = importlib.machinery.ModuleSpec("vidvec.embed.__main__", None)
+        try:
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+        finally:
+            main.__spec__ = spec
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _Worker
+
+
 class ParallelEncoder:
     """An Embedder (same model id, family, dim) whose `encode` runs on `cores` worker processes.
 
@@ -86,7 +113,7 @@ class ParallelEncoder:
     def _workers(self) -> ProcessPoolExecutor:
         with self._lock:  # two batches may arrive at once (encode.py keeps two with the encoder)
             if self._pool is None:  # started on the first encode: a reindex never starts one
-                self._pool = ProcessPoolExecutor(self.cores, mp_context=multiprocessing.get_context("spawn"),
+                self._pool = ProcessPoolExecutor(self.cores, mp_context=_WorkerContext(),
                                                  initializer=_start_worker, initargs=(self.embedder,))
             return self._pool
 
