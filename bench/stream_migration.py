@@ -167,7 +167,7 @@ def _migrate(sidecar, publisher, e5, say) -> dict[str, float]:
         # The count gate's tolerance is relative (0.001: 20,000 videos at 20M); on a few hundred videos it is
         # 0, and the uploads the sidecar has not applied yet would refuse the swap. 5% here.
         promote(catalog, store, plan.collection, alias="videos", at=datetime.now(timezone.utc), actor="bench",
-                family=e5.family, force=() if audit.passed else ("audit",),
+                families=(e5.family,), force=() if audit.passed else ("audit",),
                 policy=GatePolicy(count_tolerance=0.05))
         marks["promoted"] = time.perf_counter()
     finally:

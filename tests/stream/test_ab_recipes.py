@@ -50,7 +50,7 @@ def test_two_recipes_of_one_model_stay_true_under_the_stream(settings, sample_vi
         finish(catalog, store, plan)
         assert run_audit(catalog, store, "videos__next", at=datetime.now(timezone.utc), sample=60).passed
         promote(catalog, store, plan.collection, alias="videos_b", at=datetime.now(timezone.utc), actor="test",
-                family=embedder.family)
+                families=(embedder.family,))
         store.set_aliases({"videos__next": None})
     audits_pass(settings)
 

@@ -83,7 +83,7 @@ def test_the_whole_migration_with_the_sidecar_streaming_throughout(settings, sam
         assert (side_by_side.a.family, side_by_side.b.family) == (embedder.family, e5.family)
         assert side_by_side.rows[0].queries > 0 and side_by_side.rows[0].precision_b is not None
         promote(catalog, store, plan.collection, alias="videos", at=datetime.now(timezone.utc), actor="test",
-                family=e5.family)
+                families=(e5.family,))
         assert store.aliases() == {"videos": plan.collection}
     stream.change()  # after the swap: e5 live, MUSE the rollback target within its window
     drain(settings, both)
