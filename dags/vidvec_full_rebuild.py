@@ -26,9 +26,11 @@ from airflow.sdk import dag, task
 from vidvec_airflow import (
     REBUILT,
     STORE_POOL,
+    catch_up_rebuild,
     deadline_for_scheduled_runs,
     encode_rebuild_shard,
     ingest_rebuild_parts,
+    load_rebuild_shard,
     mark_rebuild_failed,
     rebuild_deadline,
     rebuild_params,
@@ -81,25 +83,11 @@ def vidvec_full_rebuild():
 
     @task(max_active_tis_per_dagrun=4)
     def load_shard(plan: dict, shard: int, params=None) -> dict:
-        from vidvec.embed import embedder_for
-        from vidvec.rebuild import RebuildPlan
-        from vidvec.rebuild import load_shard as load
-
-        run = RebuildPlan.from_xcom(plan)
-        with stores() as (settings, catalog, store):  # stored vectors only: the encoder never runs here
-            return load(catalog, store, embedder_for(run.family, run.model_id, settings), run, shard,
-                        params["batch_size"], encode=False).to_xcom()
+        return load_rebuild_shard(plan, shard, params["batch_size"])  # stored vectors only: no encoder
 
     @task
     def catch_up(plan: dict, loads: list[dict], params=None) -> dict:
-        from vidvec.embed import embedder_for
-        from vidvec.rebuild import RebuildPlan
-        from vidvec.rebuild import catch_up as replay
-
-        run = RebuildPlan.from_xcom(plan)
-        with stores() as (settings, catalog, store):
-            return replay(catalog, store, embedder_for(run.family, run.model_id, settings), run,
-                          params["batch_size"]).to_xcom()
+        return catch_up_rebuild(plan, params["batch_size"])
 
     @task(outlets=[REBUILT])
     def finish(plan: dict, encodes: list, loads: list, caught: dict, params=None, outlet_events=None) -> dict:

@@ -197,6 +197,27 @@ def encode_rebuild_shard(plan: dict, shard: int, batch_size: int) -> dict:
         return encode_shard(catalog, e, run, shard, parts_root(settings), batch_size).to_xcom()
 
 
+def load_rebuild_shard(plan: dict, shard: int, batch_size: int) -> dict:
+    """The rebuild's load task: stored vectors only (the encoder never runs here), in the plan's own family."""
+    from vidvec.embed import embedder_for
+    from vidvec.rebuild import RebuildPlan, load_shard
+
+    run = RebuildPlan.from_xcom(plan)
+    with stores() as (settings, catalog, store):
+        return load_shard(catalog, store, embedder_for(run.family, run.model_id, settings), run, shard,
+                          batch_size, encode=False).to_xcom()
+
+
+def catch_up_rebuild(plan: dict, batch_size: int) -> dict:
+    """The rebuild's catch-up task: changes after T0, written with the embedder of the plan's model."""
+    from vidvec.embed import embedder_for
+    from vidvec.rebuild import RebuildPlan, catch_up
+
+    run = RebuildPlan.from_xcom(plan)
+    with stores() as (settings, catalog, store):
+        return catch_up(catalog, store, embedder_for(run.family, run.model_id, settings), run, batch_size).to_xcom()
+
+
 def ingest_rebuild_parts(encodes: list[dict]) -> int:
     """The rebuild's ingest task: every encode task's part into the warehouse (its one writer)."""
     from vidvec.encode import ShardEncoded, ingest_parts

@@ -30,7 +30,8 @@ def rebuild(settings, catalog, store, form: dict, at: datetime) -> dict:
     params = RebuildParams.parse({"shards": 1, **form})
     plan = plan_from_params(params, live_alias=settings.live_alias, t0=at, run_id=f"t-{form['alias']}",
                             embedder=identity(settings, params.embedder or None))
-    return rebuild_all(catalog, store, embedder_for(plan.family, plan.model_id, settings), plan, params)
+    return rebuild_all(catalog, store, embedder_for(plan.family, plan.model_id, settings), plan, params,
+                       settings.parts)
 
 
 def rows(catalog, model_id: str) -> dict[tuple[str, str], np.ndarray]:
