@@ -141,6 +141,9 @@ def _plain(prop: dict) -> dict:
     if "anyOf" in prop:
         (other,) = [p for p in prop.pop("anyOf") if p != {"type": "null"}]
         prop |= other | {"type": ["null", other["type"]]}
+    if "" in prop.get("enum", ()):  # an empty choice ("the embedder's own"): the form sends it as null
+        prop |= {"type": ["null", "string"], "enum": [None if v == "" else v for v in prop["enum"]]}
+        prop["default"] = None if prop.get("default") == "" else prop.get("default")
     return prop
 
 

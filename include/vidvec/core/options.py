@@ -16,8 +16,11 @@ class Options(BaseModel):
     @classmethod
     def parse(cls, values: dict | None = None) -> Self:
         """The validated values; one VidvecError naming every bad one."""
+        fields = cls.model_fields  # a form's empty choice arrives as null: the field's own "" default
+        values = {k: "" if v is None and k in fields and fields[k].default == "" else v
+                  for k, v in (values or {}).items()}
         try:
-            return cls(**(values or {}))
+            return cls(**values)
         except ValidationError as exc:
             raise VidvecError(f"invalid {cls.WHAT}: {problems(exc)}") from None
 
