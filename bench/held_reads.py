@@ -46,6 +46,7 @@ for sub in ("include", ""):
         sys.path.insert(0, str(ROOT / sub))
 
 from bench.scale_data import build_catalog, scale_dir  # noqa: E402
+from bench.similar import _latencies as timed  # noqa: E402  (the same per-call timer)
 
 
 def parse_size(text: str) -> int:
@@ -71,15 +72,6 @@ def rebuild(settings) -> str:
         finish(catalog, store, plan)
         store.set_aliases({settings.live_alias: plan.collection, settings.next_alias: None})
     return plan.collection
-
-
-def timed(call, ids) -> np.ndarray:
-    out = []
-    for vid in ids:
-        start = time.perf_counter()
-        call(vid)
-        out.append(time.perf_counter() - start)
-    return 1e3 * np.asarray(out)
 
 
 def in_process(settings, ids, query, direct_ids) -> dict[str, np.ndarray]:

@@ -249,9 +249,9 @@ class DuckDBCatalog:
                 f"WITH v AS (SELECT {_COLUMNS} FROM videos WHERE abs(fingerprint) % $n = $shard "
                 "AND updated_at <= $as_of AND list_contains($statuses, status)), "
                 "e AS (SELECT video_id, list(text_hash) AS hashes, list(vector) AS vectors, "
-                "list(source_updated_at) AS sources, list(embedded_at) AS embedded FROM video_embeddings "
+                "list(source_updated_at) AS sources, list(embedded_at) AS embedded_ats FROM video_embeddings "
                 "WHERE model_id = $model AND video_id IN (SELECT video_id FROM v) GROUP BY video_id) "
-                f"SELECT {columns}, e.hashes, e.vectors, e.sources, e.embedded FROM v LEFT JOIN e USING (video_id)",
+                f"SELECT {columns}, e.hashes, e.vectors, e.sources, e.embedded_ats FROM v LEFT JOIN e USING (video_id)",
                 params={"n": n_shards, "shard": shard, "as_of": as_of, "statuses": list(statuses),
                         "model": model_id}).to_arrow_reader(batch_size)
             for batch in reader:
@@ -455,7 +455,7 @@ def _videos_with_embeddings(batch: pa.RecordBatch, model_id: str
     names = VIDEO_FIELDS
     columns = {name: batch.column(name).to_pylist() for name in names}
     videos = [_video(row) for row in zip(*(columns[n] for n in names), strict=True)]
-    hashes, sources, embedded = (batch.column(c).to_pylist() for c in ("hashes", "sources", "embedded"))
+    hashes, sources, embedded_ats = (batch.column(c).to_pylist() for c in ("hashes", "sources", "embedded_ats"))
     inner = batch.column("vectors").flatten()  # one vector per stored embedding, in row order
     if not len(inner):
         return videos, {}
@@ -464,7 +464,7 @@ def _videos_with_embeddings(batch: pa.RecordBatch, model_id: str
     for i, video in enumerate(videos):
         for j, h in enumerate(hashes[i] or ()):
             stored[(video.video_id, h)] = StoredEmbedding(video.video_id, model_id, h, vectors[at], sources[i][j],
-                                                          embedded[i][j])
+                                                          embedded_ats[i][j])
             at += 1
     return videos, stored
 
